@@ -1,0 +1,1 @@
+//! `.aidx.yml` configuration.

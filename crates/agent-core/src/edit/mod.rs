@@ -1,0 +1,1 @@
+//! SEARCH/REPLACE edit format: parsing and transactional application.

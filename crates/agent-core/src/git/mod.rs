@@ -1,0 +1,1 @@
+//! Git application of edits via git2.
