@@ -1,1 +1,68 @@
-fn main() {}
+//! `aidx`: turns a request into a reviewed, committed change inside a git repository.
+//!
+//! This binary is thin: it parses arguments, loads the layered configuration, and calls the
+//! library crates. Errors end here as `anyhow` reports with a non-zero exit status.
+
+mod commands;
+mod context;
+
+use clap::{Parser, Subcommand};
+
+use crate::context::GlobalArgs;
+
+/// aidx — a local-first coding agent: research → plan → edit → review → commit.
+#[derive(Parser, Debug)]
+#[command(name = "aidx", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Print the merged configuration and where each value came from.
+    Config(commands::config::ConfigArgs),
+    /// Fetch, list and requantize local models.
+    #[command(subcommand)]
+    Model(commands::model::ModelCommand),
+    /// Chat once with a local GGUF model on the embedded engine (smoke test; prints speeds).
+    Chat(commands::chat::ChatArgs),
+    /// VRAM/RAM budget for a model: weights + KV cache + overhead, the largest context that fits.
+    Budget(commands::budget::BudgetArgs),
+    /// Apply an edit reply (SEARCH/REPLACE blocks) from a file, transactionally.
+    Apply(commands::apply::ApplyArgs),
+    /// Revert the last aidx commit (only if it is aidx's and not pushed).
+    Undo(commands::undo::UndoArgs),
+    /// Show the last aidx change.
+    Diff(commands::diff::DiffArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    context::init_tracing(cli.global.verbose);
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let global = cli.global;
+    match cli.command {
+        Command::Config(args) => commands::config::run(args, &global),
+        Command::Model(cmd) => commands::model::run(cmd, &global),
+        Command::Chat(args) => commands::chat::run(args, &global),
+        Command::Budget(args) => commands::budget::run(args),
+        Command::Apply(args) => {
+            let ctx = context::Context::load(&global)?;
+            commands::apply::run(args, ctx.land_options())
+        }
+        Command::Undo(args) => commands::undo::run(args),
+        Command::Diff(args) => commands::diff::run(args),
+    }
+}

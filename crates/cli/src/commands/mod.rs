@@ -1,0 +1,10 @@
+//! One module per subcommand.
+
+pub mod apply;
+pub mod budget;
+pub mod chat;
+pub mod config;
+pub mod diff;
+pub mod model;
+pub mod model_quantize;
+pub mod undo;

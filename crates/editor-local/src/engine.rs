@@ -1,0 +1,660 @@
+//! The embedded engine: a GGUF model loaded from a local file through mistral.rs.
+//!
+//! Everything that can go wrong is checked before mistral.rs sees the file: the header is read
+//! with our own reader, the architecture must be one the engine's GGUF loader accepts (it panics
+//! on others), and the file must hold all its tensor data. A panic inside the engine while
+//! loading or generating becomes an [`EngineError`], never an abort of aidx.
+//!
+//! Grammar-constrained decoding goes through llguidance. When the grammar is complete, llguidance
+//! allows only *its* end-of-sequence token, which it picks from the tokenizer by name
+//! (`<|endoftext|>`, `</s>`, `<eos>`, …). The engine stops only on the GGUF's own EOS id, and
+//! for ChatML models such as SmolLM2 the two differ (`<|im_end|>` = 2 vs `<|endoftext|>` = 0),
+//! so the engine would keep sampling the forced token until `max_len`. We compute llguidance's
+//! EOS id the same way and add it to the request's stop tokens, so generation ends when the
+//! grammar accepts.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use futures_util::FutureExt;
+use mistralrs::{
+    Constraint, GgufModelBuilder, Model, RequestBuilder, Response, StopTokens, TextMessageRole,
+    TokenSource,
+};
+
+use crate::budget::{
+    self, Budget, BudgetError, BudgetRequest, DeviceKind, KvType, ModelShape, OverheadModel,
+};
+use crate::gguf::{GgufError, GgufHeader};
+
+/// The smallest context worth loading a model for.
+pub const MIN_USEFUL_CONTEXT: u64 = 512;
+
+/// The context used when neither the configuration nor the budget asks for less.
+pub const DEFAULT_CONTEXT_CAP: u64 = 8192;
+
+/// The fallback chat template (ChatML) for GGUF files that carry none.
+pub const FALLBACK_CHAT_TEMPLATE: &str = include_str!("../templates/chatml.jinja");
+
+/// Errors from loading or running the embedded model.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The GGUF file is unreadable, corrupt, truncated or of an unsupported architecture.
+    #[error("{0}")]
+    Gguf(#[from] GgufError),
+    /// The model file does not exist.
+    #[error("model file {0} does not exist; run `aidx model pull` for a known model, or pass the path of a .gguf file")]
+    MissingFile(PathBuf),
+    /// The engine failed to load the model.
+    #[error("the embedded engine could not load {path}: {detail}")]
+    Load {
+        /// The model file.
+        path: PathBuf,
+        /// The engine's message.
+        detail: String,
+    },
+    /// The engine panicked; aidx caught it.
+    #[error("the embedded engine crashed ({during}): {message}; this is a bug in the engine or an unsupported model file")]
+    Panic {
+        /// What the engine was doing.
+        during: &'static str,
+        /// The panic message.
+        message: String,
+    },
+    /// The request was refused before it reached the engine because it would not fit.
+    #[error("prompt of {prompt_tokens} tokens plus {max_new_tokens} new tokens exceeds the safe context of {context_tokens} tokens; shorten the prompt, lower max-tokens or max-chat-history-tokens, or use a KV cache of q8_0 to fit more")]
+    ContextOverflow {
+        /// Tokens in the prompt (chat template applied).
+        prompt_tokens: usize,
+        /// Requested new tokens.
+        max_new_tokens: usize,
+        /// The largest context that is safe.
+        context_tokens: usize,
+    },
+    /// The model would not fit the device: refused before loading.
+    #[error("{model} does not fit: weights {weights} + KV cache {kv} ({context} tokens, {kv_type}) + overhead {overhead} = {total} > {device} of {device_name}; try a smaller quantization (`aidx model quantize … --type q4_k_m`), a shorter context (`editor.context` / max-chat-history-tokens), `editor.kv-type: q8_0`, or offloading to a server (`editor.provider: openai-compatible`)")]
+    OverBudget {
+        /// The model file.
+        model: String,
+        /// Weights, formatted.
+        weights: String,
+        /// KV cache, formatted.
+        kv: String,
+        /// Context tokens.
+        context: u64,
+        /// KV dtype.
+        kv_type: KvType,
+        /// Overhead, formatted.
+        overhead: String,
+        /// Total, formatted.
+        total: String,
+        /// Device memory, formatted.
+        device: String,
+        /// What the device is.
+        device_name: &'static str,
+    },
+    /// The budget's inputs could not be read.
+    #[error("{0}")]
+    Budget(#[from] BudgetError),
+    /// The engine reported an error while generating.
+    #[error("generation failed: {0}")]
+    Generate(String),
+}
+
+/// How to load a model.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// The GGUF file.
+    pub path: PathBuf,
+    /// KV cache element type to budget for.
+    pub kv_type: KvType,
+    /// The context (prompt + generated tokens) to hold requests to; `None` = the largest safe one
+    /// up to [`DEFAULT_CONTEXT_CAP`].
+    pub context_tokens: Option<u64>,
+    /// GPU memory for the budget; `None` = CPU (available system RAM).
+    pub vram_bytes: Option<u64>,
+}
+
+impl LoadOptions {
+    /// CPU defaults for a file: f16 KV, automatic context.
+    pub fn cpu(path: impl Into<PathBuf>) -> Self {
+        LoadOptions {
+            path: path.into(),
+            kv_type: KvType::F16,
+            context_tokens: None,
+            vram_bytes: None,
+        }
+    }
+}
+
+/// A grammar that constrains what the model may emit.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Grammar {
+    /// llguidance Lark syntax.
+    Lark(String),
+    /// A regular expression the whole reply must match.
+    Regex(String),
+}
+
+/// One chat message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// `system`, `user` or `assistant`.
+    pub role: Role,
+    /// The text.
+    pub content: String,
+}
+
+/// Chat roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// System prompt.
+    System,
+    /// The user.
+    User,
+    /// The model.
+    Assistant,
+}
+
+/// A generation request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenerateRequest {
+    /// The conversation.
+    pub messages: Vec<Message>,
+    /// Most new tokens.
+    pub max_new_tokens: usize,
+    /// `None` or `Some(0.0)` is greedy.
+    pub temperature: Option<f64>,
+    /// Strings that end generation.
+    pub stop: Vec<String>,
+    /// Constrained decoding.
+    pub grammar: Option<Grammar>,
+}
+
+/// Why generation ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FinishReason {
+    /// End of sequence (or the grammar completed).
+    Stop,
+    /// The new-token limit was reached.
+    Length,
+    /// Anything else the engine reported.
+    Other(String),
+}
+
+/// The result of one generation, with measured speeds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Generation {
+    /// Decoded text.
+    pub text: String,
+    /// Prompt tokens (chat template applied).
+    pub prompt_tokens: usize,
+    /// Generated tokens.
+    pub completion_tokens: usize,
+    /// Why it ended.
+    pub finish: FinishReason,
+    /// Prompt processing speed.
+    pub prompt_tok_per_sec: f64,
+    /// Decode speed.
+    pub decode_tok_per_sec: f64,
+    /// Wall time of the request.
+    pub elapsed: Duration,
+}
+
+/// A loaded embedded model.
+pub struct EmbeddedModel {
+    model: Model,
+    header: GgufHeader,
+    path: PathBuf,
+    load_time: Duration,
+    context_tokens: usize,
+    budget: Option<Budget>,
+    grammar_eos: Option<u32>,
+    used_fallback_template: bool,
+}
+
+impl std::fmt::Debug for EmbeddedModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedModel")
+            .field("path", &self.path)
+            .field("context_tokens", &self.context_tokens)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The outcome of the load preflight: the header, the budget, and the context to run with.
+#[derive(Debug, Clone)]
+pub struct Preflight {
+    /// The file's header.
+    pub header: GgufHeader,
+    /// The budget at `context_tokens`.
+    pub budget: Budget,
+    /// The context the engine will be held to.
+    pub context_tokens: u64,
+}
+
+/// Checks a file and computes its budget before loading; refuses when it cannot fit.
+///
+/// The device is `vram_bytes` of GPU memory when given, otherwise the system's available RAM.
+/// With no `requested_context`, the context is the model's trained context capped at
+/// [`DEFAULT_CONTEXT_CAP`], lowered to the largest that fits.
+pub fn preflight_load(
+    path: &Path,
+    kv_type: KvType,
+    requested_context: Option<u64>,
+    vram_bytes: Option<u64>,
+) -> Result<Preflight, EngineError> {
+    let header = preflight_file(path)?;
+    let shape = ModelShape::from_header(&header)?;
+    let (device, device_bytes) = match vram_bytes {
+        Some(bytes) => (DeviceKind::Gpu, bytes),
+        None => (DeviceKind::Cpu, budget::system_available_memory()?),
+    };
+    let model_context = shape.context_length.unwrap_or(DEFAULT_CONTEXT_CAP);
+    let wanted = requested_context.unwrap_or_else(|| model_context.min(DEFAULT_CONTEXT_CAP));
+    let request = |context_tokens| BudgetRequest {
+        kv_type,
+        context_tokens,
+        device_bytes,
+        device,
+        overhead: OverheadModel::for_device(device),
+    };
+    let label = budget::file_quant_label(&header);
+    let mut result = budget::compute(&shape, &label, header.weights_bytes(), &request(wanted));
+    if !result.fits && requested_context.is_none() && result.max_context_tokens >= MIN_USEFUL_CONTEXT {
+        result = budget::compute(
+            &shape,
+            &label,
+            header.weights_bytes(),
+            &request(result.max_context_tokens),
+        );
+    }
+    if !result.fits {
+        return Err(EngineError::OverBudget {
+            model: path.display().to_string(),
+            weights: budget::gib(result.weights_bytes),
+            kv: budget::gib(result.kv_bytes),
+            context: result.context_tokens,
+            kv_type,
+            overhead: budget::gib(result.overhead_bytes),
+            total: budget::gib(result.total_bytes),
+            device: budget::gib(result.device_bytes),
+            device_name: match device {
+                DeviceKind::Cpu => "available system RAM",
+                DeviceKind::Gpu => "GPU memory (gpu.vram)",
+            },
+        });
+    }
+    let context_tokens = result.context_tokens;
+    Ok(Preflight {
+        header,
+        budget: result,
+        context_tokens,
+    })
+}
+
+/// Checks a GGUF file before any engine sees it: present, readable, complete, supported.
+pub fn preflight_file(path: &Path) -> Result<GgufHeader, EngineError> {
+    if !path.is_file() {
+        return Err(EngineError::MissingFile(path.to_path_buf()));
+    }
+    let header = GgufHeader::read(path)?;
+    header.check_supported()?;
+    header.check_complete()?;
+    Ok(header)
+}
+
+/// The token id llguidance treats as end-of-sequence for this vocabulary: the last special-looking
+/// token named like an EOS, as toktrie's tokenizer bridge picks it; 0 when none is found.
+pub fn grammar_eos_token(tokens: &[&str]) -> u32 {
+    let mut eos = 0;
+    for (id, token) in tokens.iter().enumerate() {
+        if matches!(
+            *token,
+            "</s>" | "<|endoftext|>" | "<|end_of_text|>" | "<｜end▁of▁sentence｜>" | "<eos>"
+        ) {
+            eos = id as u32;
+        }
+    }
+    eos
+}
+
+fn vocabulary(header: &GgufHeader) -> Vec<&str> {
+    header
+        .metadata
+        .get("tokenizer.ggml.tokens")
+        .and_then(|v| v.as_array())
+        .map(|tokens| tokens.iter().map(|t| t.as_str().unwrap_or("")).collect())
+        .unwrap_or_default()
+}
+
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".into()
+    }
+}
+
+impl EmbeddedModel {
+    /// Loads a GGUF model from a local file on the CPU, with the tokenizer and chat template from
+    /// the file (a ChatML fallback when it has none). Never contacts a model hub.
+    pub async fn load(options: LoadOptions) -> Result<EmbeddedModel, EngineError> {
+        let preflight = preflight_load(
+            &options.path,
+            options.kv_type,
+            options.context_tokens,
+            options.vram_bytes,
+        )?;
+        let context_tokens = preflight.context_tokens as usize;
+        Self::start(
+            &options.path,
+            preflight.header,
+            Some(preflight.budget),
+            context_tokens,
+        )
+        .await
+    }
+
+    /// Loads without the architecture, completeness and budget checks. Only for tests that prove
+    /// an engine panic becomes an error; never use it to load a model for real.
+    #[doc(hidden)]
+    pub async fn load_without_preflight(path: &Path) -> Result<EmbeddedModel, EngineError> {
+        let header = GgufHeader::read(path)?;
+        Self::start(path, header, None, DEFAULT_CONTEXT_CAP as usize).await
+    }
+
+    async fn start(
+        path: &Path,
+        header: GgufHeader,
+        budget: Option<Budget>,
+        context_tokens: usize,
+    ) -> Result<EmbeddedModel, EngineError> {
+        let path = path.to_path_buf();
+        let dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let has_template = header.metadata.get("tokenizer.chat_template").is_some();
+        let fallback_file = if has_template {
+            None
+        } else {
+            let file = tempfile::Builder::new()
+                .prefix("aidx-chat-template-")
+                .suffix(".jinja")
+                .tempfile()
+                .map_err(|e| EngineError::Load {
+                    path: path.clone(),
+                    detail: format!("cannot write the fallback chat template: {e}"),
+                })?;
+            std::fs::write(file.path(), FALLBACK_CHAT_TEMPLATE).map_err(|e| EngineError::Load {
+                path: path.clone(),
+                detail: format!("cannot write the fallback chat template: {e}"),
+            })?;
+            tracing::warn!(
+                "{} has no chat template; using the ChatML fallback",
+                path.display()
+            );
+            Some(file)
+        };
+        let grammar_eos = {
+            let vocab = vocabulary(&header);
+            (!vocab.is_empty()).then(|| grammar_eos_token(&vocab))
+        };
+        // SAFETY of intent: HF_HUB_OFFLINE keeps the engine from trying a hub for anything.
+        // SAFETY: set before the engine starts its threads; aidx reads no such variable elsewhere.
+        unsafe { std::env::set_var("HF_HUB_OFFLINE", "1") };
+        let mut builder = GgufModelBuilder::new(dir.to_string_lossy(), vec![file_name])
+            .with_token_source(TokenSource::None)
+            .with_force_cpu()
+            .with_max_num_seqs(1)
+            .with_prefix_cache_n(None);
+        if let Some(file) = &fallback_file {
+            builder = builder.with_chat_template(file.path().to_string_lossy());
+        }
+        let started = Instant::now();
+        let built = tokio::spawn(async move {
+            std::panic::AssertUnwindSafe(builder.build())
+                .catch_unwind()
+                .await
+        })
+        .await;
+        let model = match built {
+            Ok(Ok(Ok(model))) => model,
+            Ok(Ok(Err(e))) => {
+                return Err(EngineError::Load {
+                    path,
+                    detail: format!("{e:#}"),
+                });
+            }
+            Ok(Err(payload)) => {
+                return Err(EngineError::Panic {
+                    during: "loading the model",
+                    message: panic_message(payload),
+                });
+            }
+            Err(join) => {
+                return Err(EngineError::Panic {
+                    during: "loading the model",
+                    message: join.to_string(),
+                });
+            }
+        };
+        Ok(EmbeddedModel {
+            model,
+            header,
+            path,
+            load_time: started.elapsed(),
+            context_tokens,
+            budget,
+            grammar_eos,
+            used_fallback_template: fallback_file.is_some(),
+        })
+    }
+
+    /// How long loading took.
+    pub fn load_time(&self) -> Duration {
+        self.load_time
+    }
+
+    /// The GGUF header of the loaded file.
+    pub fn header(&self) -> &GgufHeader {
+        &self.header
+    }
+
+    /// The model file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Largest context (prompt + new tokens) a request may use.
+    pub fn context_tokens(&self) -> usize {
+        self.context_tokens
+    }
+
+    /// The budget computed before loading (absent only for [`Self::load_without_preflight`]).
+    pub fn budget(&self) -> Option<&Budget> {
+        self.budget.as_ref()
+    }
+
+    /// Whether the ChatML fallback template is in use.
+    pub fn used_fallback_template(&self) -> bool {
+        self.used_fallback_template
+    }
+
+    /// Token count of plain text with the model's own tokenizer.
+    pub async fn count_tokens(&self, text: &str) -> Result<usize, EngineError> {
+        self.model
+            .tokenize(mistralrs::Either::Right(text.to_string()), None, false, false, None)
+            .await
+            .map(|t| t.len())
+            .map_err(|e| EngineError::Generate(e.to_string()))
+    }
+
+    /// Token count of a conversation with the chat template applied (what the engine will see).
+    pub async fn count_prompt_tokens(&self, messages: &[Message]) -> Result<usize, EngineError> {
+        let mut text = mistralrs::TextMessages::new();
+        for m in messages {
+            text = text.add_message(role(m.role), &m.content);
+        }
+        self.model
+            .tokenize(mistralrs::Either::Left(text), None, true, true, None)
+            .await
+            .map(|t| t.len())
+            .map_err(|e| EngineError::Generate(e.to_string()))
+    }
+
+    /// Generates a reply, streaming text to `on_text`. The prompt is counted first and refused
+    /// when prompt + `max_new_tokens` exceeds the safe context: nothing overflowing is sent.
+    pub async fn generate(
+        &self,
+        request: &GenerateRequest,
+        on_text: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<Generation, EngineError> {
+        let prompt_tokens = self.count_prompt_tokens(&request.messages).await?;
+        if prompt_tokens + request.max_new_tokens > self.context_tokens {
+            return Err(EngineError::ContextOverflow {
+                prompt_tokens,
+                max_new_tokens: request.max_new_tokens,
+                context_tokens: self.context_tokens,
+            });
+        }
+        let mut builder = RequestBuilder::new().set_sampler_max_len(request.max_new_tokens);
+        for m in &request.messages {
+            builder = builder.add_message(role(m.role), &m.content);
+        }
+        match request.temperature {
+            None => builder = builder.set_deterministic_sampler(),
+            Some(t) if t <= 0.0 => builder = builder.set_deterministic_sampler(),
+            Some(t) => builder = builder.set_sampler_temperature(t),
+        }
+        let mut stop_ids: Vec<u32> = Vec::new();
+        if let Some(grammar) = &request.grammar {
+            builder = builder.set_constraint(match grammar {
+                Grammar::Lark(text) => Constraint::Lark(text.clone()),
+                Grammar::Regex(text) => Constraint::Regex(text.clone()),
+            });
+            stop_ids.extend(self.grammar_eos);
+        }
+        if !request.stop.is_empty() {
+            builder = builder.set_sampler_stop_toks(StopTokens::Seqs(request.stop.clone()));
+        }
+        if !stop_ids.is_empty() {
+            if !request.stop.is_empty() {
+                // mistral.rs takes one kind of stop token per request; stop strings are then
+                // enforced on our side below.
+                tracing::debug!("grammar stop id takes precedence over stop strings in the engine");
+            }
+            builder = builder.set_sampler_stop_toks(StopTokens::Ids(stop_ids));
+        }
+        let started = Instant::now();
+        let streamed = std::panic::AssertUnwindSafe(self.stream(builder, on_text, &request.stop))
+            .catch_unwind()
+            .await;
+        let mut generation = match streamed {
+            Ok(result) => result?,
+            Err(payload) => {
+                return Err(EngineError::Panic {
+                    during: "generating",
+                    message: panic_message(payload),
+                });
+            }
+        };
+        generation.elapsed = started.elapsed();
+        Ok(generation)
+    }
+
+    async fn stream(
+        &self,
+        builder: RequestBuilder,
+        on_text: &mut (dyn FnMut(&str) + Send),
+        stop: &[String],
+    ) -> Result<Generation, EngineError> {
+        let mut stream = self
+            .model
+            .stream_chat_request(builder)
+            .await
+            .map_err(|e| EngineError::Generate(e.to_string()))?;
+        let mut text = String::new();
+        let mut finish = FinishReason::Other("stream ended without a finish reason".into());
+        let mut usage = None;
+        while let Some(response) = stream.next().await {
+            match response {
+                Response::Chunk(chunk) => {
+                    if let Some(u) = chunk.usage {
+                        usage = Some(u);
+                    }
+                    for choice in chunk.choices {
+                        if let Some(delta) = choice.delta.content {
+                            text.push_str(&delta);
+                            on_text(&delta);
+                        }
+                        if let Some(reason) = choice.finish_reason {
+                            finish = match reason.as_str() {
+                                "stop" | "eos" => FinishReason::Stop,
+                                "length" => FinishReason::Length,
+                                other => FinishReason::Other(other.to_string()),
+                            };
+                        }
+                    }
+                }
+                Response::Done(done) => {
+                    usage = Some(done.usage);
+                }
+                Response::ModelError(message, _) | Response::CompletionModelError(message, _) => {
+                    return Err(EngineError::Generate(message));
+                }
+                Response::InternalError(e) | Response::ValidationError(e) => {
+                    return Err(EngineError::Generate(e.to_string()));
+                }
+                _ => {}
+            }
+        }
+        if let Some(pos) = stop.iter().filter_map(|s| text.find(s.as_str())).min() {
+            text.truncate(pos);
+            finish = FinishReason::Stop;
+        }
+        let usage = usage.ok_or_else(|| {
+            EngineError::Generate("the engine reported no token usage".into())
+        })?;
+        Ok(Generation {
+            text,
+            prompt_tokens: usage.prompt_tokens,
+            completion_tokens: usage.completion_tokens,
+            finish,
+            prompt_tok_per_sec: usage.avg_prompt_tok_per_sec as f64,
+            decode_tok_per_sec: usage.avg_compl_tok_per_sec as f64,
+            elapsed: Duration::ZERO,
+        })
+    }
+}
+
+fn role(role: Role) -> TextMessageRole {
+    match role {
+        Role::System => TextMessageRole::System,
+        Role::User => TextMessageRole::User,
+        Role::Assistant => TextMessageRole::Assistant,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grammar_eos_follows_toktries_naming_rule() {
+        // SmolLM2's first tokens: the grammar's EOS is <|endoftext|> (0), not <|im_end|> (2).
+        assert_eq!(
+            grammar_eos_token(&["<|endoftext|>", "<|im_start|>", "<|im_end|>", "a"]),
+            0
+        );
+        assert_eq!(grammar_eos_token(&["<unk>", "<s>", "</s>"]), 2);
+        assert_eq!(grammar_eos_token(&["a", "b"]), 0);
+    }
+}

@@ -1,0 +1,13 @@
+"""A tiny calculator used by the aidx demo."""
+
+
+def add(a, b):
+    return a + b
+
+
+def sub(a, b):
+    return a - b
+
+
+if __name__ == "__main__":
+    print(add(2, 3))

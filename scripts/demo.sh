@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The main job end to end on the embedded default: fetch the default model if absent, build, and
+# run aidx on a small sample repository, printing the model's real answer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/aidx/target}"
+cargo build --quiet -p aidx-cli
+aidx="$CARGO_TARGET_DIR/debug/aidx"
+"$aidx" model pull smollm2-135m-instruct
+
+sample="$(mktemp -d)/sample"
+mkdir -p "$sample"
+cp -r examples/sample-repo/. "$sample/"
+git -C "$sample" init -q
+git -C "$sample" -c user.name=demo -c user.email=demo@example.invalid add -A
+git -C "$sample" -c user.name=demo -c user.email=demo@example.invalid commit -qm "chore: sample repository"
+cd "$sample"
+echo "== aidx config (in $sample)"
+"$aidx" config
+echo "== aidx chat (embedded SmolLM2, greedy)"
+"$aidx" chat --max-tokens 64 "In one sentence: what does a function called add(a, b) in Python do?"

