@@ -6,4 +6,6 @@
 
 pub mod config;
 pub mod edit;
+pub mod gate;
 pub mod git;
+pub mod pipeline;

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use aidx_agent_core::config::{
-    layers, schema, ConfigError, ConfigValue, LoadOptions, Origin, Provider, Settings,
+    ConfigError, ConfigValue, LoadOptions, Origin, Provider, Settings, layers, schema,
 };
 
 struct Dirs {
@@ -69,12 +69,18 @@ fn defaults_apply_without_any_file() {
 #[test]
 fn later_layers_win_and_origins_are_recorded() {
     let d = dirs(
-        Some("map-tokens: 100\neditor:\n  model: home.gguf\n  kv-type: q8_0\ngpu: { vram: 8GiB }\n"),
+        Some(
+            "map-tokens: 100\neditor:\n  model: home.gguf\n  kv-type: q8_0\ngpu: { vram: 8GiB }\n",
+        ),
         Some("map-tokens: 200\nmax-chat-history-tokens: 4096\n"),
     );
     let s = Settings::load(&opts(
         &d,
-        &[("AIDX_MAX_CHAT_HISTORY_TOKENS", "3000"), ("AIDX_GPU_VRAM", "12GiB"), ("HOME_IRRELEVANT", "x")],
+        &[
+            ("AIDX_MAX_CHAT_HISTORY_TOKENS", "3000"),
+            ("AIDX_GPU_VRAM", "12GiB"),
+            ("HOME_IRRELEVANT", "x"),
+        ],
         &[("gpu.vram", "24GiB")],
     ))
     .unwrap();
@@ -108,8 +114,14 @@ fn later_layers_win_and_origins_are_recorded() {
     );
     // flag beats env beats home
     assert_eq!(c.gpu_vram_bytes, Some(24 * (1 << 30)));
-    assert!(matches!(s.get("gpu.vram").unwrap().origin, Origin::Flag { .. }));
-    assert_eq!(s.files, vec![d.home.join(".aidx.yml"), d.repo.join(".aidx.yml")]);
+    assert!(matches!(
+        s.get("gpu.vram").unwrap().origin,
+        Origin::Flag { .. }
+    ));
+    assert_eq!(
+        s.files,
+        vec![d.home.join(".aidx.yml"), d.repo.join(".aidx.yml")]
+    );
 }
 
 #[test]
@@ -125,7 +137,11 @@ fn roles_are_read_with_all_fields() {
     assert_eq!(a.provider, Provider::OpenAiCompatible);
     assert_eq!(a.api_key_env.as_deref(), Some("GEMINI_API_KEY"));
     assert_eq!(a.base_url.as_deref(), Some("http://127.0.0.1:9/v1"));
-    assert_eq!(a.max_tokens, Some(2048), "role default applies under a configured role");
+    assert_eq!(
+        a.max_tokens,
+        Some(2048),
+        "role default applies under a configured role"
+    );
     assert_eq!(c.router.unwrap().model.as_deref(), Some("r.gguf"));
     assert_eq!(c.verifier.unwrap().provider, Provider::Anthropic);
 }
@@ -139,16 +155,25 @@ fn only(errs: Vec<ConfigError>) -> ConfigError {
 fn unknown_top_level_key_names_file_line_and_suggests() {
     let d = dirs(None, Some("map-tokens: 10\nedtor:\n  model: x\n"));
     let e = only(errors(&d, &[], &[]));
-    assert_eq!(e.source_name, d.repo.join(".aidx.yml").display().to_string());
+    assert_eq!(
+        e.source_name,
+        d.repo.join(".aidx.yml").display().to_string()
+    );
     assert_eq!(e.line, Some(2));
     assert_eq!(e.key, "edtor");
     assert!(e.to_string().contains("did you mean `editor`?"), "{e}");
-    assert!(e.to_string().contains(".aidx.yml:2: edtor: unknown key"), "{e}");
+    assert!(
+        e.to_string().contains(".aidx.yml:2: edtor: unknown key"),
+        "{e}"
+    );
 }
 
 #[test]
 fn unknown_nested_key_suggests_the_sibling() {
-    let d = dirs(None, Some("editor:\n  provider: embedded\n  modle: x.gguf\n"));
+    let d = dirs(
+        None,
+        Some("editor:\n  provider: embedded\n  modle: x.gguf\n"),
+    );
     let e = only(errors(&d, &[], &[]));
     assert_eq!(e.line, Some(3));
     assert_eq!(e.key, "editor.modle");
@@ -166,15 +191,26 @@ fn key_in_the_wrong_group_points_to_its_home() {
 fn wrong_types_are_errors_with_lines() {
     let d = dirs(
         None,
-        Some("max-chat-history-tokens: lots\ngit:\n  auto-commits: maybe\neditor: { temperature: 9 }\n"),
+        Some(
+            "max-chat-history-tokens: lots\ngit:\n  auto-commits: maybe\neditor: { temperature: 9 }\n",
+        ),
     );
     let errs = errors(&d, &[], &[]);
     assert_eq!(errs.len(), 3, "{errs:#?}");
-    assert_eq!((errs[0].key.as_str(), errs[0].line), ("max-chat-history-tokens", Some(1)));
+    assert_eq!(
+        (errs[0].key.as_str(), errs[0].line),
+        ("max-chat-history-tokens", Some(1))
+    );
     assert!(errs[0].message.contains("whole number"));
-    assert_eq!((errs[1].key.as_str(), errs[1].line), ("git.auto-commits", Some(3)));
+    assert_eq!(
+        (errs[1].key.as_str(), errs[1].line),
+        ("git.auto-commits", Some(3))
+    );
     assert!(errs[1].message.contains("true or false"));
-    assert_eq!((errs[2].key.as_str(), errs[2].line), ("editor.temperature", Some(4)));
+    assert_eq!(
+        (errs[2].key.as_str(), errs[2].line),
+        ("editor.temperature", Some(4))
+    );
     assert!(errs[2].message.contains("out of range"));
 }
 
@@ -199,13 +235,20 @@ fn bad_provider_and_enum_values_suggest_the_closest() {
     let d = dirs(None, Some("editor:\n  provider: embeded\n  kv-type: q8\n"));
     let errs = errors(&d, &[], &[]);
     assert_eq!(errs.len(), 2);
-    assert!(errs[0].message.contains("did you mean `embedded`?"), "{}", errs[0]);
+    assert!(
+        errs[0].message.contains("did you mean `embedded`?"),
+        "{}",
+        errs[0]
+    );
     assert!(errs[1].message.contains("f16, q8_0, q4_0"), "{}", errs[1]);
 }
 
 #[test]
 fn a_literal_api_key_is_refused_with_advice() {
-    let d = dirs(None, Some("architect:\n  provider: anthropic\n  api-key: sk-secret\n"));
+    let d = dirs(
+        None,
+        Some("architect:\n  provider: anthropic\n  api-key: sk-secret\n"),
+    );
     let e = only(errors(&d, &[], &[]));
     assert_eq!(e.key, "architect.api-key");
     assert!(e.hint.unwrap().contains("api-key-env"));
@@ -257,18 +300,31 @@ fn shipped() -> PathBuf {
 fn the_shipped_config_is_valid_and_documents_every_key() {
     let text = std::fs::read_to_string(shipped()).unwrap();
     let entries = layers::parse_text(&text, &shipped()).expect("shipped .aidx.yml is valid");
-    assert!(entries.iter().any(|e| e.path == "max-chat-history-tokens"
-        && e.value == ConfigValue::Count(2048)));
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.path == "max-chat-history-tokens" && e.value == ConfigValue::Count(2048))
+    );
     for spec in schema::KEYS {
         let leaf = spec.path.rsplit('.').next().unwrap();
-        assert!(text.contains(leaf), "shipped .aidx.yml does not mention `{}`", spec.path);
+        assert!(
+            text.contains(leaf),
+            "shipped .aidx.yml does not mention `{}`",
+            spec.path
+        );
     }
     for (field, _, _) in schema::ROLE_FIELDS {
-        assert!(text.contains(field), "shipped .aidx.yml does not document role field `{field}`");
+        assert!(
+            text.contains(field),
+            "shipped .aidx.yml does not document role field `{field}`"
+        );
     }
     for role in schema::ROLES {
         let leaf = role.rsplit('.').next().unwrap();
-        assert!(text.contains(&format!("{leaf}:")), "shipped .aidx.yml lacks role `{role}`");
+        assert!(
+            text.contains(&format!("{leaf}:")),
+            "shipped .aidx.yml lacks role `{role}`"
+        );
     }
 }
 

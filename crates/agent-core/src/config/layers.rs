@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::{ConfigError, ConfigErrors};
 use super::schema::{self, ROLES};
-use super::value::{closest, describe, parse_value, ConfigValue};
+use super::value::{ConfigValue, closest, describe, parse_value};
 
 /// Where a setting came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,7 +86,10 @@ pub fn parse_text(text: &str, path: &Path) -> Result<Vec<Entry>, ConfigErrors> {
             source_name: file,
             line: Some(1),
             key: String::new(),
-            message: format!("the file must be a mapping of keys, found {}", describe(other)),
+            message: format!(
+                "the file must be a mapping of keys, found {}",
+                describe(other)
+            ),
             hint: Some("start with a key such as `max-chat-history-tokens: 2048`".into()),
         }),
     }
@@ -109,7 +112,11 @@ impl Walker<'_> {
         let children = schema::children_of(group);
         for (key, value) in map {
             let Some(key) = key.as_str() else {
-                self.error(group, format!("keys must be strings, found {}", describe(key)), None);
+                self.error(
+                    group,
+                    format!("keys must be strings, found {}", describe(key)),
+                    None,
+                );
                 continue;
             };
             let full = if group.is_empty() {
@@ -228,7 +235,9 @@ fn line_has_key(line: &str, key: &str) -> bool {
 }
 
 /// Reads `AIDX_*` variables that name configuration keys (e.g. `AIDX_EDITOR_MODEL` → `editor.model`).
-pub fn read_env(vars: impl IntoIterator<Item = (String, String)>) -> Result<Vec<Entry>, ConfigErrors> {
+pub fn read_env(
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> Result<Vec<Entry>, ConfigErrors> {
     let by_var: Vec<(String, String)> = schema::all_paths()
         .into_iter()
         .map(|p| (env_name(&p), p))
@@ -324,7 +333,8 @@ mod tests {
 
     #[test]
     fn key_lines_follow_parents_in_block_and_flow_style() {
-        let text = "map-tokens: 1\neditor:\n  provider: embedded\n  model: x\narchitect: { model: y }\n";
+        let text =
+            "map-tokens: 1\neditor:\n  provider: embedded\n  model: x\narchitect: { model: y }\n";
         assert_eq!(find_key_line(text, "map-tokens"), Some(1));
         assert_eq!(find_key_line(text, "editor.model"), Some(4));
         assert_eq!(find_key_line(text, "architect.model"), Some(5));

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 pub use error::{ConfigError, ConfigErrors};
 pub use layers::{Entry, Origin};
-pub use value::{expand_home, parse_size, ConfigValue};
+pub use value::{ConfigValue, expand_home, parse_size};
 
 /// The file name aidx reads in the home directory and at the git root.
 pub const FILE_NAME: &str = ".aidx.yml";
@@ -39,7 +39,9 @@ impl LoadOptions {
         LoadOptions {
             home: dirs::home_dir(),
             repo_root,
-            env: std::env::vars().filter(|(k, _)| k.starts_with("AIDX_")).collect(),
+            env: std::env::vars()
+                .filter(|(k, _)| k.starts_with("AIDX_"))
+                .collect(),
             flags,
         }
     }
@@ -238,7 +240,9 @@ impl Settings {
             test_cmd: self.text("test-cmd"),
             models_dir,
             architect: self.role("architect"),
-            editor: self.role("editor").unwrap_or_else(RoleConfig::default_editor),
+            editor: self
+                .role("editor")
+                .unwrap_or_else(RoleConfig::default_editor),
             router: self.role("researcher.router"),
             verifier: self.role("verifier"),
         }

@@ -91,8 +91,12 @@ pub fn parse_value(kind: Kind, value: &serde_norway::Value) -> Result<ConfigValu
             };
             match x {
                 Some(x) if (min..=max).contains(&x) => Ok(ConfigValue::Float(x)),
-                Some(x) => Err(format!("{x} is out of range; use a number from {min} to {max}")),
-                None => Err(format!("expected a number from {min} to {max}, found {shown}")),
+                Some(x) => Err(format!(
+                    "{x} is out of range; use a number from {min} to {max}"
+                )),
+                None => Err(format!(
+                    "expected a number from {min} to {max}, found {shown}"
+                )),
             }
         }
         Kind::OneOf(words) => word(value, words, &shown),
@@ -111,7 +115,10 @@ fn word(value: &serde_norway::Value, words: &[&str], shown: &str) -> Result<Conf
         }
         return Err(msg);
     }
-    Err(format!("expected one of {}, found {shown}", words.join(", ")))
+    Err(format!(
+        "expected one of {}, found {shown}",
+        words.join(", ")
+    ))
 }
 
 /// A short description of a YAML value for error messages.
@@ -175,12 +182,10 @@ pub fn closest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) 
 
 /// Expands a leading `~/` to the user's home directory.
 pub fn expand_home(path: &str) -> std::path::PathBuf {
-    if let Some(rest) = path.strip_prefix("~/") {
-        if let Some(home) = dirs::home_dir() {
-            return home.join(rest);
-        }
+    match (path.strip_prefix("~/"), dirs::home_dir()) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => std::path::PathBuf::from(path),
     }
-    std::path::PathBuf::from(path)
 }
 
 #[cfg(test)]
@@ -194,7 +199,11 @@ mod tests {
         assert_eq!(parse_size("8GB").unwrap(), 8_000_000_000);
         assert_eq!(parse_size("1.5GiB").unwrap(), 1_610_612_736);
         assert_eq!(parse_size("4096").unwrap(), 4096);
-        assert!(parse_size("12 parsecs").unwrap_err().contains("not a size unit"));
+        assert!(
+            parse_size("12 parsecs")
+                .unwrap_err()
+                .contains("not a size unit")
+        );
         assert!(parse_size("lots").unwrap_err().contains("not a size"));
         assert!(parse_size("0GiB").is_err());
     }

@@ -11,6 +11,7 @@
 mod apply;
 mod block;
 mod closest;
+mod grammar;
 mod matching;
 mod parse;
 mod reflection;
@@ -22,6 +23,7 @@ pub use apply::{
 };
 pub use block::EditBlock;
 pub use closest::{ClosestLines, closest_lines};
+pub use grammar::{GrammarLimits, search_replace_grammar};
 pub use matching::{MatchError, apply_block_to_text};
 pub use parse::{ParseError, parse_search_replace};
 pub use reflection::reflection_message;

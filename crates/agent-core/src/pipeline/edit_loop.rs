@@ -1,0 +1,270 @@
+//! The Edit step: ask the Editor, parse, plan the edits in memory, and send failures back as
+//! reflections — up to `max-reflections` times — keeping the blocks that already matched.
+//!
+//! The conversation is the hard-reset prompt followed by the reflection turns; the turns are
+//! held under the history gate and, together with the prompt, under the Editor's safe context.
+
+use crate::config::HistoryOverflow;
+use crate::edit::{
+    EditBlock, EditFormat, EditOutcome, WholeFile, parse_search_replace, parse_whole_files,
+    plan_edits, plan_whole_files, reflection_message,
+};
+use crate::gate::{
+    ChatHistory, EditorSummarizer, EditorTokens, GateError, HistoryGate, Summarizer,
+    messages_tokens,
+};
+use crate::git::EditRepo;
+
+use super::report::{AttemptReport, FailedBlock, PromptCount};
+use super::review::Observer;
+use super::roles::{ChatMessage, Editor, FinishReason, GenerateOptions, RoleError};
+use super::template::fill;
+
+const UNREADABLE: &str = include_str!("../../prompts/reflection_unreadable.md");
+const CUT_OFF: &str = include_str!("../../prompts/reflection_cut_off.md");
+
+/// Everything one Edit step needs.
+pub(crate) struct EditStep<'a> {
+    pub editor: &'a mut dyn Editor,
+    pub repo: &'a EditRepo,
+    pub format: EditFormat,
+    /// The hard-reset conversation (system + user).
+    pub base: Vec<ChatMessage>,
+    /// Tokens of `base`.
+    pub base_tokens: usize,
+    /// Tokens available for the whole prompt (`None`: unlimited).
+    pub available: Option<usize>,
+    pub files_in_play: Vec<String>,
+    pub options: GenerateOptions,
+    pub max_reflections: u32,
+    pub gate: HistoryGate,
+}
+
+/// What the Edit step produced.
+pub(crate) struct EditResult {
+    /// The complete outcome, when every block applied.
+    pub outcome: Option<EditOutcome>,
+    pub attempts: Vec<AttemptReport>,
+    pub prompts: Vec<PromptCount>,
+    /// Blocks still failing: those of the last attempt that could be planned (a later
+    /// unreadable reply leaves them unresolved).
+    pub failures: Vec<FailedBlock>,
+    /// Why the last reply could not be used at all (parse error, no block, gate).
+    pub error: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+/// Blocks kept from earlier attempts, in the reply's format.
+enum Kept {
+    Blocks(Vec<EditBlock>),
+    Whole(Vec<WholeFile>),
+}
+
+impl EditStep<'_> {
+    pub(crate) fn run(mut self, observer: &mut dyn Observer) -> Result<EditResult, RoleError> {
+        let mut result = EditResult {
+            outcome: None,
+            attempts: Vec::new(),
+            prompts: Vec::new(),
+            failures: Vec::new(),
+            error: None,
+            warnings: Vec::new(),
+        };
+        let mut kept = match self.format {
+            EditFormat::SearchReplace => Kept::Blocks(Vec::new()),
+            EditFormat::Whole => Kept::Whole(Vec::new()),
+        };
+        let mut history = ChatHistory::new();
+        let files_in_play = std::mem::take(&mut self.files_in_play);
+        let files: Vec<&str> = files_in_play.iter().map(String::as_str).collect();
+        for attempt in 1..=self.max_reflections + 1 {
+            let mut messages = self.base.clone();
+            messages.extend_from_slice(history.messages());
+            let prompt_tokens = messages_tokens(&EditorTokens(&*self.editor), &messages);
+            result.prompts.push(PromptCount {
+                role: "editor".into(),
+                purpose: if attempt == 1 {
+                    "edit".into()
+                } else {
+                    format!("reflection {}", attempt - 1)
+                },
+                tokens: prompt_tokens,
+                limit: self.available,
+            });
+            observer.phase(
+                super::review::Phase::Edit,
+                &format!("Editor attempt {attempt} ({prompt_tokens} prompt tokens)"),
+            );
+            let completion = self
+                .editor
+                .complete(&messages, &self.options, &mut |t| observer.editor_text(t))?;
+            let mut report = AttemptReport {
+                attempt,
+                prompt_tokens,
+                engine_prompt_tokens: completion.prompt_tokens,
+                completion_tokens: completion.completion_tokens,
+                finish: completion.finish,
+                blocks: 0,
+                applied: 0,
+                failed: 0,
+                parse_error: None,
+            };
+            let cut_off = if completion.finish == FinishReason::Length {
+                CUT_OFF.trim_end()
+            } else {
+                ""
+            };
+
+            let planned = match &mut kept {
+                Kept::Blocks(kept) => parse_search_replace(&completion.text, &files).map(|new| {
+                    report.blocks = new.len();
+                    let mut all = kept.clone();
+                    all.extend(new.into_iter().filter(|b| !kept.contains(b)));
+                    let fresh = all.len() - kept.len();
+                    let outcome = plan_edits(&all, |p: &str| self.repo.read_for_edit(p));
+                    let next: Vec<EditBlock> = outcome
+                        .applied
+                        .iter()
+                        .map(|(i, _)| all[*i].clone())
+                        .collect();
+                    (outcome, all.len(), fresh, Kept::Blocks(next))
+                }),
+                Kept::Whole(kept) => parse_whole_files(&completion.text, &files).map(|new| {
+                    report.blocks = new.len();
+                    let mut all = kept.clone();
+                    all.extend(new.into_iter().filter(|w| !kept.contains(w)));
+                    let fresh = all.len() - kept.len();
+                    let outcome = plan_whole_files(&all, |p: &str| self.repo.read_for_edit(p));
+                    let next: Vec<WholeFile> = outcome
+                        .applied
+                        .iter()
+                        .map(|(i, _)| all[*i].clone())
+                        .collect();
+                    (outcome, all.len(), fresh, Kept::Whole(next))
+                }),
+            };
+
+            let reflection = match planned {
+                Err(e) => {
+                    let problem = e.to_string();
+                    report.parse_error = Some(problem.clone());
+                    result.error = Some(problem.clone());
+                    fill(UNREADABLE, &[("problem", &problem), ("cut_off", cut_off)])
+                }
+                // No new edit: nothing to plan (and the blocks that failed must not be
+                // dropped silently by committing only the kept ones).
+                Ok((_, _, 0, _)) => {
+                    let problem = if report.blocks == 0 {
+                        "the reply contains no edit".to_string()
+                    } else {
+                        "the reply only repeats edits that already matched; send corrected edits for the failed ones".to_string()
+                    };
+                    report.parse_error = Some(problem.clone());
+                    result.error = Some(problem.clone());
+                    fill(UNREADABLE, &[("problem", &problem), ("cut_off", cut_off)])
+                }
+                Ok((outcome, total, _, next)) => {
+                    report.applied = outcome.applied.len();
+                    report.failed = outcome.failures.len();
+                    if outcome.is_complete() {
+                        result.attempts.push(report);
+                        result.error = None;
+                        result.failures.clear();
+                        result.outcome = Some(outcome);
+                        return Ok(result);
+                    }
+                    result.error = None;
+                    result.failures = outcome.failures.iter().map(FailedBlock::from).collect();
+                    kept = next;
+                    let mut text = reflection_message(&outcome, total).unwrap_or_default();
+                    if !cut_off.is_empty() {
+                        text.push('\n');
+                        text.push_str(cut_off);
+                    }
+                    text
+                }
+            };
+            result.attempts.push(report);
+            if attempt > self.max_reflections {
+                break;
+            }
+            tracing::info!(attempt, "edits failed; reflecting");
+            history.push(ChatMessage::assistant(completion.text));
+            history.push(ChatMessage::user(reflection));
+            if let Err(e) = self.fit_history(&mut history, &mut result) {
+                result.error = Some(self.explain_gate_error(e));
+                break;
+            }
+        }
+        Ok(result)
+    }
+
+    /// The gate error in the words of the limit that was hit: the history gate, or the room
+    /// the hard-reset prompt leaves in the Editor's safe context.
+    fn explain_gate_error(&self, error: GateError) -> String {
+        match error {
+            GateError::MessageOverGate { tokens, gate } if gate < self.gate.max_tokens => format!(
+                "the reflection needs {tokens} tokens but only {gate} fit the Editor's safe context after the {} tokens of the hard-reset prompt: give the Editor more context or lower editor.max-tokens",
+                self.base_tokens
+            ),
+            other => other.to_string(),
+        }
+    }
+
+    /// Holds the reflection turns under the history gate and, with the hard-reset prompt,
+    /// under the Editor's safe context.
+    fn fit_history(
+        &mut self,
+        history: &mut ChatHistory,
+        result: &mut EditResult,
+    ) -> Result<(), GateError> {
+        let room = self
+            .available
+            .map(|a| a.saturating_sub(self.base_tokens))
+            .unwrap_or(usize::MAX);
+        let gate = HistoryGate {
+            max_tokens: self.gate.max_tokens.min(room),
+            overflow: self.gate.overflow,
+        };
+        let mut summarized = 0;
+        if gate.overflow == HistoryOverflow::Summarize
+            && let Some(plan) = history.summary_plan(&gate, &EditorTokens(&*self.editor))
+        {
+            let old = history.messages()[..plan.replace].to_vec();
+            let mut summarizer = EditorSummarizer::new(&mut *self.editor);
+            let summary = summarizer.summarize(&old, plan.max_tokens);
+            result.prompts.push(PromptCount {
+                role: "editor".into(),
+                purpose: "summarize reflections".into(),
+                tokens: summarizer.last_prompt_tokens(),
+                limit: self.available,
+            });
+            match summary {
+                Ok(text) => {
+                    summarized = history.apply_summary(&plan, &text, &EditorTokens(&*self.editor));
+                }
+                Err(e) => result.warnings.push(format!(
+                    "summarizing the reflections failed ({e}); trimming instead"
+                )),
+            }
+        }
+        let mut report = history.fit(&gate, &EditorTokens(&*self.editor), None)?;
+        if summarized > 0 {
+            report.dropped += summarized;
+            report.summarized = true;
+        }
+        if report.dropped > 0 {
+            result.warnings.push(format!(
+                "{} earlier reflection message(s) {} to stay under {} tokens",
+                report.dropped,
+                if report.summarized {
+                    "summarized"
+                } else {
+                    "trimmed"
+                },
+                gate.max_tokens
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,43 @@
+//! The run: Research → Plan → Hard reset → Edit → Review → Apply → Validate → Commit.
+//!
+//! - The seams to the engines: [`Researcher`], [`Planner`] and [`Editor`], synchronous traits
+//!   the engine adapters implement; [`LocalPlanner`] plans with the Editor in fully local mode.
+//! - [`PlanDocument`]: `plan.md` read back and written atomically.
+//! - [`build_editor_messages`]: the hard reset, a pure function of plan, files and request.
+//! - [`Pipeline`]: the run itself, with a [`Reviewer`] seam for the diff and an [`Observer`]
+//!   for progress; it returns a serializable [`RunReport`].
+//! - [`commit_intent`]: the commit message's type, scope, subject, notes and trailers, derived
+//!   deterministically from the request, the plan and the applied edits.
+
+mod checks;
+mod commit;
+mod edit_loop;
+mod error;
+pub mod hard_reset;
+mod intent;
+mod local_planner;
+mod plan_doc;
+mod report;
+mod review;
+mod roles;
+mod run;
+pub(crate) mod template;
+
+pub use checks::{CheckReport, MAX_CHECK_OUTPUT_BYTES, run_checks};
+pub use commit::commit_staged;
+pub use error::PipelineError;
+pub use hard_reset::{
+    EditorPromptInput, FileContent, PromptFile, build_editor_messages, editor_system_prompt,
+};
+pub use intent::{classify, commit_intent, scope_for, subject_for};
+pub use local_planner::LocalPlanner;
+pub use plan_doc::{
+    PlanDocument, PlanFile, PlanFileError, resolve_plan_path, write_plan_atomically,
+};
+pub use report::{AttemptReport, FailedBlock, PromptCount, RunReport, RunStatus};
+pub use review::{AutoApprove, Observer, Phase, ReviewDecision, ReviewRequest, Reviewer, Silent};
+pub use roles::{
+    ChatMessage, ChatRole, Completion, Editor, FinishReason, GenerateOptions, Planner, Research,
+    Researcher, RoleError,
+};
+pub use run::{Pipeline, RunOptions};

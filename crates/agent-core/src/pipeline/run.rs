@@ -1,0 +1,517 @@
+//! [`Pipeline`]: Research → Plan → Hard reset → Edit → Review → Apply → Validate → Commit.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::edit::{EditFormat, GrammarLimits, search_replace_grammar};
+use crate::gate::{
+    EditorBudget, EditorTokens, HistoryGate, MESSAGE_OVERHEAD_TOKENS, fit_editor_prompt,
+};
+use crate::git::{
+    CommitMessage, EditRepo, GitError, InterruptGuard, LandOptions, interrupt, new_run_id,
+};
+
+use super::checks::run_checks;
+use super::commit::commit_staged;
+use super::edit_loop::EditStep;
+use super::error::PipelineError;
+use super::hard_reset::{EditorPromptInput, FileContent, PromptFile};
+use super::intent::commit_intent;
+use super::local_planner::LocalPlanner;
+use super::plan_doc::{PlanDocument, resolve_plan_path, write_plan_atomically};
+use super::report::{PromptCount, RunReport, RunStatus};
+use super::review::{Observer, Phase, ReviewDecision, ReviewRequest, Reviewer, Silent};
+use super::roles::{Editor, GenerateOptions, Planner, Research, Researcher, RoleError};
+
+/// Choices the caller makes for a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Commit even when `lint-cmd` or `test-cmd` fails. Off by default: a failing check leaves
+    /// the edits applied and staged, uncommitted, for the user to fix or discard.
+    pub commit_on_failed_checks: bool,
+    /// The `Aidx-Run:` id; a fresh one when `None`.
+    pub run_id: Option<String>,
+    /// Most tokens of plan the local model may write in fully local mode.
+    pub local_plan_max_tokens: usize,
+    /// Bounds of the per-request SEARCH/REPLACE grammar sent to Editors that support
+    /// constrained decoding (paths are always limited to the files in play).
+    pub grammar_limits: GrammarLimits,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            commit_on_failed_checks: false,
+            run_id: None,
+            local_plan_max_tokens: 1024,
+            grammar_limits: GrammarLimits::default(),
+        }
+    }
+}
+
+/// One aidx run over a repository. Build it with [`Pipeline::new`] and the `with_*` methods,
+/// then call [`run`](Pipeline::run) (`aidx run`) or [`edit_only`](Pipeline::edit_only)
+/// (`aidx edit --plan`).
+///
+/// Outcomes — committed, staged, no change, rejected, edits failed, checks failed — are
+/// reported in the [`RunReport`]; an `Err` means the run could not reach an outcome (a role or
+/// git failed, a prompt did not fit, Ctrl-C before writing).
+///
+/// Interrupts: a run clears the interrupt flag when it starts, stops with
+/// [`GitError::Interrupted`] when the flag is set between steps (a caller's Ctrl-C handler sets
+/// it with [`interrupt::request`]), and defers SIGINT/SIGTERM while files are written, so every
+/// file is either untouched or fully edited.
+pub struct Pipeline<'a> {
+    repo: &'a EditRepo,
+    config: &'a Config,
+    editor: &'a mut dyn Editor,
+    reviewer: &'a mut dyn Reviewer,
+    researcher: Option<&'a mut dyn Researcher>,
+    planner: Option<&'a mut dyn Planner>,
+    observer: &'a mut dyn Observer,
+    options: RunOptions,
+}
+
+impl<'a> Pipeline<'a> {
+    /// A pipeline editing `repo` with `editor`; `reviewer` approves or rejects each diff (use
+    /// [`super::AutoApprove`] for `--yes`). Without a researcher the plan gets no repository
+    /// map; without a planner the local model plans when `fully-local` allows it.
+    pub fn new(
+        repo: &'a EditRepo,
+        config: &'a Config,
+        editor: &'a mut dyn Editor,
+        reviewer: &'a mut dyn Reviewer,
+    ) -> Self {
+        // `Silent` has no size, so leaking it allocates nothing.
+        let silent: &'a mut Silent = Box::leak(Box::new(Silent));
+        Pipeline {
+            repo,
+            config,
+            editor,
+            reviewer,
+            researcher: None,
+            planner: None,
+            observer: silent,
+            options: RunOptions::default(),
+        }
+    }
+
+    /// Uses `researcher` for the Research step.
+    pub fn with_researcher(mut self, researcher: &'a mut dyn Researcher) -> Self {
+        self.researcher = Some(researcher);
+        self
+    }
+
+    /// Uses `planner` (the Architect) for the Plan step.
+    pub fn with_planner(mut self, planner: &'a mut dyn Planner) -> Self {
+        self.planner = Some(planner);
+        self
+    }
+
+    /// Sends progress to `observer`.
+    pub fn with_observer(mut self, observer: &'a mut dyn Observer) -> Self {
+        self.observer = observer;
+        self
+    }
+
+    /// Sets the run options.
+    pub fn with_options(mut self, options: RunOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// `aidx run`: researches, plans (writing `plan-file` atomically), then edits, reviews,
+    /// validates and lands. `files` are the files the user added (`--file`).
+    pub fn run(&mut self, request: &str, files: &[PathBuf]) -> Result<RunReport, PipelineError> {
+        let request = request.trim();
+        if request.is_empty() {
+            return Err(PipelineError::EmptyRequest);
+        }
+        interrupt::reset();
+        let plan_abs = resolve_plan_path(self.repo.root(), &self.config.plan_file)?;
+        let plan_rel = relative_display(self.repo.root(), &plan_abs);
+        let run_id = self.options.run_id.clone().unwrap_or_else(new_run_id);
+        let mut report = RunReport::new(request, &run_id, &plan_rel);
+        let chat_files = self.chat_files(files);
+
+        self.observer
+            .phase(Phase::Research, "mapping the repository");
+        let chat_paths: Vec<PathBuf> = chat_files.iter().map(PathBuf::from).collect();
+        let research = match self.researcher.as_deref_mut() {
+            Some(researcher) => researcher.research(request, &chat_paths)?,
+            None => {
+                report
+                    .warnings
+                    .push("no researcher: the plan is written without a repository map".into());
+                Research::default()
+            }
+        };
+
+        stop_if_interrupted()?;
+        let plan = self.plan(request, &research, &mut report)?;
+        stop_if_interrupted()?;
+        let plan = with_fallback_files(plan, &chat_files, &plan_rel)?;
+        write_plan_atomically(&plan_abs, &plan.markdown)?;
+        tracing::info!(path = %plan_abs.display(), files = plan.files.len(), "plan written");
+        self.edit_and_land(request, &plan, &chat_files, &research.refs, report)
+    }
+
+    /// `aidx edit --plan`: runs the Editor alone on an existing plan file, then reviews,
+    /// validates and lands. `request` defaults to the plan's goal.
+    pub fn edit_only(
+        &mut self,
+        plan_path: &Path,
+        request: Option<&str>,
+        files: &[PathBuf],
+    ) -> Result<RunReport, PipelineError> {
+        interrupt::reset();
+        let plan_abs = if plan_path.is_absolute() {
+            plan_path.to_path_buf()
+        } else {
+            self.repo.root().join(plan_path)
+        };
+        let text =
+            std::fs::read_to_string(&plan_abs).map_err(|source| PipelineError::ReadPlan {
+                path: plan_path.display().to_string(),
+                source,
+            })?;
+        let plan_rel = relative_display(self.repo.root(), &plan_abs);
+        let plan = PlanDocument::from_markdown(&text);
+        let request = match request.map(str::trim).filter(|r| !r.is_empty()) {
+            Some(r) => r.to_string(),
+            None if !plan.goal.trim().is_empty() => plan.goal.trim().to_string(),
+            None => format!("Carry out the plan in {plan_rel}"),
+        };
+        let run_id = self.options.run_id.clone().unwrap_or_else(new_run_id);
+        let report = RunReport::new(&request, &run_id, &plan_rel);
+        let chat_files = self.chat_files(files);
+        let plan = with_fallback_files(plan, &chat_files, &plan_rel)?;
+        self.edit_and_land(&request, &plan, &chat_files, &[], report)
+    }
+
+    /// Files the user added, as repository-relative `/` paths.
+    fn chat_files(&self, files: &[PathBuf]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for file in files {
+            let rel = if file.is_absolute() {
+                let canonical = file
+                    .parent()
+                    .and_then(|p| p.canonicalize().ok())
+                    .and_then(|p| file.file_name().map(|n| p.join(n)))
+                    .unwrap_or_else(|| file.clone());
+                relative_display(self.repo.root(), &canonical)
+            } else {
+                file.to_string_lossy().replace('\\', "/")
+            };
+            let rel = rel.trim_start_matches("./").to_string();
+            if !out.contains(&rel) {
+                out.push(rel);
+            }
+        }
+        out
+    }
+
+    /// The Plan step: the Architect, or the local model when it is unavailable and
+    /// `fully-local` allows.
+    fn plan(
+        &mut self,
+        request: &str,
+        research: &Research,
+        report: &mut RunReport,
+    ) -> Result<PlanDocument, PipelineError> {
+        let input_text = format!("{request}\n{}", research.map);
+        let observer = &mut *self.observer;
+        let reason = match self.planner.as_deref_mut() {
+            Some(planner) => {
+                report.prompts.push(PromptCount {
+                    role: planner.name().to_string(),
+                    purpose: "plan (request and repository map)".into(),
+                    tokens: planner.count_tokens(&input_text) + MESSAGE_OVERHEAD_TOKENS,
+                    limit: None,
+                });
+                observer.phase(Phase::Plan, &format!("{} is planning", planner.name()));
+                match planner.plan(request, research, &mut |t| observer.planner_text(t)) {
+                    Ok(plan) => {
+                        report.planner = Some(planner.name().to_string());
+                        return Ok(plan);
+                    }
+                    Err(RoleError::Unavailable { role, reason }) => format!("{role}: {reason}"),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            None => "no architect is configured".to_string(),
+        };
+        if !self.config.fully_local {
+            return Err(PipelineError::NoPlanner { reason });
+        }
+        let notice = format!("{reason}; the local model plans instead (fully-local mode)");
+        observer.notice(&notice);
+        report.warnings.push(notice);
+        observer.phase(Phase::Plan, "the local model is planning");
+        let mut local = LocalPlanner::new(&mut *self.editor, self.options.local_plan_max_tokens);
+        let plan = local.plan(request, research, &mut |t| observer.planner_text(t))?;
+        report.prompts.push(PromptCount {
+            role: "local-planner".into(),
+            purpose: "plan (request and repository map)".into(),
+            tokens: local.last_prompt_tokens(),
+            limit: self
+                .editor
+                .safe_context_tokens()
+                .map(|s| s.saturating_sub(self.options.local_plan_max_tokens)),
+        });
+        report.planner = Some("local".into());
+        Ok(plan)
+    }
+
+    /// Hard reset → Edit → Review → Apply → Validate → Commit.
+    fn edit_and_land(
+        &mut self,
+        request: &str,
+        plan: &PlanDocument,
+        chat_files: &[String],
+        research_refs: &[String],
+        mut report: RunReport,
+    ) -> Result<RunReport, PipelineError> {
+        report.plan_files = plan.files.clone();
+        report.refs = if plan.refs.is_empty() {
+            research_refs.to_vec()
+        } else {
+            plan.refs.clone()
+        };
+
+        // Hard reset: the Editor sees the plan, the current files and the request, nothing else.
+        let mut prompt_files: Vec<PromptFile> = Vec::new();
+        let named = plan.files.iter().map(|f| (f.path.as_str(), true));
+        let added = chat_files.iter().map(|p| (p.as_str(), false));
+        for (path, named_by_plan) in named.chain(added) {
+            if prompt_files.iter().any(|f| f.path == path) {
+                continue;
+            }
+            let content = match self.repo.read_for_edit(path) {
+                Ok(Some(text)) => FileContent::Full { text },
+                Ok(None) => FileContent::New,
+                Err(e) => {
+                    report
+                        .warnings
+                        .push(format!("{path} is not shown to the Editor: {e}"));
+                    continue;
+                }
+            };
+            prompt_files.push(PromptFile {
+                path: path.to_string(),
+                content,
+                named_by_plan,
+            });
+        }
+        let format = self
+            .config
+            .editor
+            .edit_format
+            .as_deref()
+            .and_then(EditFormat::parse)
+            .unwrap_or_default();
+        let max_new_tokens = self.config.editor.max_tokens.unwrap_or(512) as usize;
+        let budget = EditorBudget {
+            safe_context: self.editor.safe_context_tokens(),
+            max_new_tokens,
+        };
+        let input = EditorPromptInput {
+            format,
+            plan: plan.markdown.clone(),
+            files: prompt_files,
+            request: request.to_string(),
+        };
+        let fitted = fit_editor_prompt(input, &EditorTokens(&*self.editor), &budget)?;
+        for elided in &fitted.elided {
+            let text = format!(
+                "{} was shortened ({:?}) to fit the Editor's context of {} tokens",
+                elided.path,
+                elided.how,
+                fitted.available.unwrap_or(0)
+            );
+            self.observer.notice(&text);
+            report.warnings.push(text);
+        }
+        report.elided = fitted.elided.clone();
+
+        let files_in_play: Vec<String> =
+            fitted.input.files.iter().map(|f| f.path.clone()).collect();
+        let paths: Vec<&str> = files_in_play.iter().map(String::as_str).collect();
+        let grammar = (format == EditFormat::SearchReplace
+            && self.editor.supports_grammar()
+            && !paths.is_empty())
+        .then(|| search_replace_grammar(&paths, self.options.grammar_limits));
+        let step = EditStep {
+            editor: &mut *self.editor,
+            repo: self.repo,
+            format,
+            base_tokens: fitted.tokens,
+            base: fitted.messages,
+            available: fitted.available,
+            files_in_play,
+            options: GenerateOptions {
+                max_tokens: max_new_tokens,
+                temperature: self.config.editor.temperature.unwrap_or(0.0),
+                stop: Vec::new(),
+                grammar,
+            },
+            max_reflections: self.config.max_reflections,
+            gate: HistoryGate::from_config(self.config),
+        };
+        let result = step.run(&mut *self.observer)?;
+        stop_if_interrupted()?;
+        report.attempts = result.attempts;
+        report.prompts.extend(result.prompts);
+        report.warnings.extend(result.warnings);
+        let Some(outcome) = result.outcome else {
+            report.status = RunStatus::EditFailed;
+            report.failures = result.failures;
+            report.edit_error = result.error;
+            return Ok(report);
+        };
+        if outcome.changes.is_empty() {
+            report.status = RunStatus::NoChanges;
+            return Ok(report);
+        }
+
+        let intent = commit_intent(
+            request,
+            plan,
+            &report.plan_path,
+            research_refs,
+            &outcome.changes,
+        );
+        let message = CommitMessage::build(&intent, &outcome.changes, &report.run_id).render();
+        let diff = self.repo.preview(&outcome.changes)?;
+        let files: Vec<String> = outcome.changes.iter().map(|c| c.path.clone()).collect();
+        report.diff = diff.clone();
+        report.files = files.clone();
+        report.commit_message = Some(message.clone());
+
+        self.observer.phase(Phase::Review, "reviewing the diff");
+        let decision = self.reviewer.review(&ReviewRequest {
+            diff: &diff,
+            files: &files,
+            commit_message: &message,
+        });
+        if let ReviewDecision::Reject { reason } = decision {
+            report.status = RunStatus::Rejected;
+            report.rejection = Some(reason);
+            return Ok(report);
+        }
+
+        let has_checks = [&self.config.lint_cmd, &self.config.test_cmd]
+            .iter()
+            .any(|c| c.as_deref().is_some_and(|c| !c.trim().is_empty()));
+        self.observer.phase(Phase::Land, "writing the edits");
+        let landed = {
+            let _guard = InterruptGuard::install();
+            self.repo.land(
+                &outcome.changes,
+                &intent,
+                &report.run_id,
+                &LandOptions {
+                    dirty_commits: self.config.dirty_commits,
+                    auto_commits: self.config.auto_commits && !has_checks,
+                },
+            )?
+        };
+        report.diff = landed.diff.clone();
+        report.files = landed.paths.clone();
+        report.user_commit = landed.user_commit.map(|oid| oid.to_string());
+        if let Some(message) = &landed.message {
+            report.commit_message = Some(message.clone());
+        }
+        if !has_checks {
+            report.commit = landed.commit.map(|oid| oid.to_string());
+            report.status = if report.commit.is_some() {
+                RunStatus::Committed
+            } else {
+                RunStatus::Staged
+            };
+            return Ok(report);
+        }
+
+        self.observer
+            .phase(Phase::Validate, "running lint and test commands");
+        report.checks = run_checks(
+            self.repo.root(),
+            self.config.lint_cmd.as_deref(),
+            self.config.test_cmd.as_deref(),
+        );
+        let passed = report.checks.iter().all(|c| c.passed);
+        if !passed {
+            let failed: Vec<&str> = report
+                .checks
+                .iter()
+                .filter(|c| !c.passed)
+                .map(|c| c.name.as_str())
+                .collect();
+            let text = format!(
+                "{} failed: the edits are applied and staged{}",
+                failed.join(" and "),
+                if self.options.commit_on_failed_checks {
+                    ", and committed as asked"
+                } else {
+                    " but not committed"
+                }
+            );
+            self.observer.notice(&text);
+            report.warnings.push(text);
+            if !self.options.commit_on_failed_checks {
+                report.status = RunStatus::ChecksFailed;
+                return Ok(report);
+            }
+        }
+        if self.config.auto_commits
+            && let Some(message) = &landed.message
+        {
+            let oid = commit_staged(self.repo, &landed.paths, message)?;
+            report.commit = Some(oid.to_string());
+            report.status = RunStatus::Committed;
+        } else {
+            report.status = RunStatus::Staged;
+        }
+        Ok(report)
+    }
+}
+
+/// Ctrl-C (or [`interrupt::request`]) between steps ends the run before anything is written.
+fn stop_if_interrupted() -> Result<(), PipelineError> {
+    if interrupt::interrupted() {
+        return Err(PipelineError::Git(GitError::Interrupted));
+    }
+    Ok(())
+}
+
+/// `path` relative to `root` with `/` separators, or as given when outside it.
+fn relative_display(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+/// A plan that names no file gets the user's files (and a Files section saying so); with no
+/// files at all the run stops.
+fn with_fallback_files(
+    plan: PlanDocument,
+    chat_files: &[String],
+    plan_rel: &str,
+) -> Result<PlanDocument, PipelineError> {
+    if !plan.files.is_empty() {
+        return Ok(plan);
+    }
+    if chat_files.is_empty() {
+        return Err(PipelineError::PlanNamesNoFiles {
+            plan_path: plan_rel.to_string(),
+        });
+    }
+    let mut markdown = plan.markdown.trim_end().to_string();
+    markdown.push_str("\n\n## Files\n\n");
+    for file in chat_files {
+        markdown.push_str(&format!("- `{file}` — added by the user\n"));
+    }
+    tracing::warn!("the plan names no file; using the files the user added");
+    Ok(PlanDocument::from_markdown(&markdown))
+}

@@ -1,0 +1,208 @@
+//! Deterministic test implementations of the pipeline's roles, declared as such: a scripted
+//! Editor, Planner and Researcher, and a word-counting token counter. None of them is a model;
+//! they replay what each test scripts and record what they were sent.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+
+use aidx_agent_core::config::{Config, Settings};
+use aidx_agent_core::gate::TokenCounter;
+use aidx_agent_core::pipeline::{
+    ChatMessage, Completion, Editor, FinishReason, GenerateOptions, PlanDocument, Planner,
+    Research, Researcher, ReviewDecision, ReviewRequest, Reviewer, RoleError,
+};
+
+/// Test-only token counter: one token per whitespace-separated word. Deterministic, not a
+/// model tokenizer.
+pub struct WordCounter;
+
+impl TokenCounter for WordCounter {
+    fn count_tokens(&self, text: &str) -> usize {
+        text.split_whitespace().count()
+    }
+}
+
+/// Test-only Editor: replies with scripted texts in order and records every conversation and
+/// option set it receives. Tokens are counted as words ([`WordCounter`]).
+pub struct ScriptedEditor {
+    replies: VecDeque<String>,
+    /// Every conversation received, in order.
+    pub received: Vec<Vec<ChatMessage>>,
+    /// The options of each call.
+    pub options: Vec<GenerateOptions>,
+    /// What `safe_context_tokens` reports.
+    pub safe_context: Option<usize>,
+    /// What `supports_grammar` reports.
+    pub grammar: bool,
+}
+
+impl ScriptedEditor {
+    pub fn new(replies: &[&str]) -> Self {
+        ScriptedEditor {
+            replies: replies.iter().map(|r| r.to_string()).collect(),
+            received: Vec::new(),
+            options: Vec::new(),
+            safe_context: None,
+            grammar: false,
+        }
+    }
+
+    /// Replies `reply` to every call once the script is used up.
+    pub fn repeating(reply: &str, times: usize) -> Self {
+        Self::new(&vec![reply; times])
+    }
+}
+
+impl Editor for ScriptedEditor {
+    fn complete(
+        &mut self,
+        messages: &[ChatMessage],
+        options: &GenerateOptions,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<Completion, RoleError> {
+        self.received.push(messages.to_vec());
+        self.options.push(options.clone());
+        let text = self.replies.pop_front().ok_or_else(|| RoleError::Failed {
+            role: "scripted editor".into(),
+            reason: "the script has no more replies".into(),
+        })?;
+        on_text(&text);
+        Ok(Completion {
+            prompt_tokens: messages
+                .iter()
+                .map(|m| WordCounter.count_tokens(&m.content))
+                .sum(),
+            completion_tokens: WordCounter.count_tokens(&text),
+            text,
+            finish: FinishReason::Stop,
+        })
+    }
+
+    fn count_tokens(&self, text: &str) -> usize {
+        WordCounter.count_tokens(text)
+    }
+
+    fn safe_context_tokens(&self) -> Option<usize> {
+        self.safe_context
+    }
+
+    fn supports_grammar(&self) -> bool {
+        self.grammar
+    }
+}
+
+/// Test-only Planner: returns a fixed plan (or a fixed error) and streams some text of its own
+/// conversation, which must never reach the Editor.
+pub struct ScriptedPlanner {
+    pub result: Result<String, RoleError>,
+    pub streamed: String,
+    pub calls: usize,
+}
+
+impl ScriptedPlanner {
+    pub fn plan(markdown: &str) -> Self {
+        ScriptedPlanner {
+            result: Ok(markdown.to_string()),
+            streamed: "ARCHITECT-PRIVATE-REASONING: I considered three designs.".into(),
+            calls: 0,
+        }
+    }
+
+    pub fn unavailable() -> Self {
+        ScriptedPlanner {
+            result: Err(RoleError::Unavailable {
+                role: "architect".into(),
+                reason: "connection refused at http://127.0.0.1:9".into(),
+            }),
+            streamed: String::new(),
+            calls: 0,
+        }
+    }
+}
+
+impl Planner for ScriptedPlanner {
+    fn name(&self) -> &str {
+        "architect"
+    }
+
+    fn plan(
+        &mut self,
+        _request: &str,
+        _research: &Research,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<PlanDocument, RoleError> {
+        self.calls += 1;
+        on_text(&self.streamed);
+        self.result
+            .clone()
+            .map(|md| PlanDocument::from_markdown(&md))
+    }
+
+    fn count_tokens(&self, text: &str) -> usize {
+        WordCounter.count_tokens(text)
+    }
+}
+
+/// Test-only Researcher: returns a fixed map and refs, and records the chat files it was given.
+pub struct ScriptedResearcher {
+    pub research: Research,
+    pub chat_files: Vec<PathBuf>,
+}
+
+impl ScriptedResearcher {
+    pub fn new(map: &str, refs: &[&str]) -> Self {
+        ScriptedResearcher {
+            research: Research {
+                map: map.to_string(),
+                files: Vec::new(),
+                refs: refs.iter().map(|r| r.to_string()).collect(),
+            },
+            chat_files: Vec::new(),
+        }
+    }
+}
+
+impl Researcher for ScriptedResearcher {
+    fn research(&mut self, _request: &str, chat_files: &[PathBuf]) -> Result<Research, RoleError> {
+        self.chat_files = chat_files.to_vec();
+        Ok(self.research.clone())
+    }
+}
+
+/// Test-only reviewer: records the diffs it saw and answers with a fixed decision.
+pub struct RecordingReviewer {
+    pub decision: ReviewDecision,
+    pub seen: Vec<(String, String)>,
+}
+
+impl RecordingReviewer {
+    pub fn approving() -> Self {
+        RecordingReviewer {
+            decision: ReviewDecision::Approve,
+            seen: Vec::new(),
+        }
+    }
+
+    pub fn rejecting(reason: &str) -> Self {
+        RecordingReviewer {
+            decision: ReviewDecision::Reject {
+                reason: reason.into(),
+            },
+            seen: Vec::new(),
+        }
+    }
+}
+
+impl Reviewer for RecordingReviewer {
+    fn review(&mut self, request: &ReviewRequest<'_>) -> ReviewDecision {
+        self.seen
+            .push((request.diff.to_string(), request.commit_message.to_string()));
+        self.decision.clone()
+    }
+}
+
+/// The built-in configuration.
+pub fn default_config() -> Config {
+    Settings::defaults().config()
+}
