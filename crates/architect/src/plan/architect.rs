@@ -1,0 +1,235 @@
+//! The Architect driver: ask for a plan, validate it, ask once more with the problems listed, write it.
+
+use std::path::{Path, PathBuf};
+
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use super::Plan;
+use super::template::fill;
+use super::validate::PlanProblem;
+use super::write::write_atomically;
+use crate::client::{ChatClient, DeltaSink};
+use crate::error::ChatError;
+use crate::message::{ChatMessage, FinishReason, Usage};
+
+const SYSTEM_PROMPT: &str = include_str!("../../prompts/architect_system.md");
+const USER_PROMPT: &str = include_str!("../../prompts/architect_user.md");
+const RETRY_PROMPT: &str = include_str!("../../prompts/architect_retry.md");
+
+/// Where the plan goes when the caller does not say, relative to the repository root.
+pub const DEFAULT_PLAN_PATH: &str = "artifacts/plan.md";
+
+/// How the Architect asks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ArchitectOptions {
+    /// Plan file; a relative path is taken from the repository root.
+    pub plan_path: PathBuf,
+    /// Token limit per reply.
+    pub max_tokens: Option<u32>,
+    /// Sampling temperature.
+    pub temperature: Option<f32>,
+    /// Stream replies (deltas go to the caller's sink).
+    pub stream: bool,
+}
+
+impl Default for ArchitectOptions {
+    fn default() -> Self {
+        Self {
+            plan_path: PathBuf::from(DEFAULT_PLAN_PATH),
+            max_tokens: Some(4096),
+            temperature: Some(0.2),
+            stream: true,
+        }
+    }
+}
+
+/// What the Architect is asked about; plain strings so any caller (agent-core's Research phase) can supply them.
+#[derive(Clone, Copy, Debug)]
+pub struct PlanInput<'a> {
+    /// The user's change request.
+    pub request: &'a str,
+    /// The researcher's rendered repository map.
+    pub repo_map: &'a str,
+    /// The reference ids the map defines; plans may cite only these (no check when empty).
+    pub reference_ids: &'a [String],
+}
+
+/// A valid plan, written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlanOutcome {
+    /// The plan as written.
+    pub plan: Plan,
+    /// Where it was written.
+    pub path: PathBuf,
+    /// Tokens over all requests.
+    pub usage: Usage,
+    /// Cost over all requests, when known for every request.
+    pub cost: Option<f64>,
+    /// Requests made (1, or 2 after a correction).
+    pub attempts: u32,
+}
+
+/// Why no plan was written.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchitectError {
+    /// The chat request failed.
+    #[error(transparent)]
+    Chat(#[from] ChatError),
+
+    /// The plan was still invalid after the correction request.
+    #[error(
+        "the Architect's plan is still invalid after {attempts} requests, so nothing was written to {}:\n{}",
+        path.display(),
+        problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")
+    )]
+    InvalidPlan {
+        /// What is wrong with the last reply.
+        problems: Vec<PlanProblem>,
+        /// The last reply (secrets redacted), for showing or saving.
+        last_reply: String,
+        /// Requests made.
+        attempts: u32,
+        /// Where the plan would have gone.
+        path: PathBuf,
+        /// Tokens spent.
+        usage: Usage,
+    },
+
+    /// Writing the plan failed.
+    #[error("cannot write the plan to {}: {source}; check that the directory is writable", path.display())]
+    Write {
+        /// Target path.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// Asks a [`ChatClient`] for a plan and writes it once it validates.
+pub struct Architect<'c, C: ChatClient + ?Sized> {
+    client: &'c C,
+    repo_root: PathBuf,
+    options: ArchitectOptions,
+}
+
+impl<'c, C: ChatClient + ?Sized> Architect<'c, C> {
+    /// An Architect for the repository at `repo_root`.
+    pub fn new(client: &'c C, repo_root: impl Into<PathBuf>, options: ArchitectOptions) -> Self {
+        Self {
+            client,
+            repo_root: repo_root.into(),
+            options,
+        }
+    }
+
+    /// The plan file path in effect.
+    pub fn plan_path(&self) -> PathBuf {
+        if self.options.plan_path.is_absolute() {
+            self.options.plan_path.clone()
+        } else {
+            self.repo_root.join(&self.options.plan_path)
+        }
+    }
+
+    /// The system prompt and first user message for `input`.
+    pub fn initial_messages(input: &PlanInput<'_>) -> Vec<ChatMessage> {
+        let reference_ids = if input.reference_ids.is_empty() {
+            "(none)".to_string()
+        } else {
+            input
+                .reference_ids
+                .iter()
+                .map(|id| format!("- `{id}`"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let user = fill(
+            USER_PROMPT,
+            &[
+                ("request", input.request.trim()),
+                ("reference_ids", &reference_ids),
+                ("repo_map", input.repo_map.trim()),
+            ],
+        );
+        vec![
+            ChatMessage::system(SYSTEM_PROMPT.trim()),
+            ChatMessage::user(user),
+        ]
+    }
+
+    /// Asks for a plan, validates it, asks once more with the problems listed when needed, and writes the valid
+    /// plan atomically to [`Architect::plan_path`]. Reply text streams to `on_delta` as it arrives.
+    pub async fn plan(
+        &self,
+        input: PlanInput<'_>,
+        on_delta: DeltaSink<'_>,
+        cancel: &CancellationToken,
+    ) -> Result<PlanOutcome, ArchitectError> {
+        let path = self.plan_path();
+        let mut messages = Self::initial_messages(&input);
+        let mut usage = Usage::default();
+        let mut cost = Some(0.0);
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let mut request = self
+                .client
+                .request(messages.clone())
+                .with_stream(self.options.stream);
+            request.max_tokens = self.options.max_tokens;
+            request.temperature = self.options.temperature;
+            let response = self.client.chat(&request, &mut *on_delta, cancel).await?;
+            usage += response.usage;
+            cost = cost.zip(response.cost).map(|(a, b)| a + b);
+
+            let reply = self.client.redact(&response.text).into_owned();
+            let plan = Plan::parse(&reply);
+            let mut problems = plan.validate(&self.repo_root, input.reference_ids);
+            if response.finish_reason == FinishReason::Length {
+                problems.insert(0, PlanProblem::Truncated);
+            }
+            if problems.is_empty() {
+                write_plan(&path, &plan)?;
+                info!(path = %path.display(), attempts, steps = plan.steps.len(), files = plan.files.len(), "plan written");
+                return Ok(PlanOutcome {
+                    plan,
+                    path,
+                    usage,
+                    cost,
+                    attempts,
+                });
+            }
+            if attempts >= 2 {
+                return Err(ArchitectError::InvalidPlan {
+                    problems,
+                    last_reply: reply,
+                    attempts,
+                    path,
+                    usage,
+                });
+            }
+            warn!(
+                problems = problems.len(),
+                "plan failed validation; asking the Architect to correct it"
+            );
+            let listed = problems
+                .iter()
+                .map(|p| format!("- {p}"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            messages.push(ChatMessage::assistant(reply));
+            messages.push(ChatMessage::user(fill(
+                RETRY_PROMPT,
+                &[("problems", &listed)],
+            )));
+        }
+    }
+}
+
+fn write_plan(path: &Path, plan: &Plan) -> Result<(), ArchitectError> {
+    write_atomically(path, plan.to_markdown().as_bytes()).map_err(|source| ArchitectError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}

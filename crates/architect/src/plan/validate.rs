@@ -1,0 +1,127 @@
+//! Checking a [`Plan`] against the repository.
+
+use std::fmt;
+use std::path::{Component, Path};
+
+use super::{FileAction, Plan};
+
+/// Something that makes a plan unusable. `Display` is written for the model: it says what to fix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PlanProblem {
+    /// No `## Goal` text.
+    MissingGoal,
+    /// No steps.
+    NoSteps,
+    /// A file listed for change does not exist.
+    FileNotFound {
+        /// The path as written.
+        path: String,
+    },
+    /// A file marked new already exists.
+    NewFileExists {
+        /// The path as written.
+        path: String,
+    },
+    /// An absolute path, or one that climbs out of the repository with `..`.
+    PathOutsideRepo {
+        /// The path as written.
+        path: String,
+    },
+    /// A context reference that is not one of the researcher's ids.
+    UnknownReference {
+        /// The id as written.
+        id: String,
+    },
+    /// The reply was cut off at the token limit.
+    Truncated,
+}
+
+impl fmt::Display for PlanProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PlanProblem::MissingGoal => write!(
+                f,
+                "the plan has no goal: write one or two sentences under ## Goal"
+            ),
+            PlanProblem::NoSteps => write!(
+                f,
+                "the plan has no steps: list at least one numbered step under ## Steps"
+            ),
+            PlanProblem::FileNotFound { path } => write!(
+                f,
+                "`{path}` is listed under ## Files but does not exist in the repository: correct the path, or mark \
+                 it (new) if it must be created"
+            ),
+            PlanProblem::NewFileExists { path } => {
+                write!(
+                    f,
+                    "`{path}` is marked (new) but already exists: list it without (new) as a file to change"
+                )
+            }
+            PlanProblem::PathOutsideRepo { path } => {
+                write!(
+                    f,
+                    "`{path}` is not inside the repository: use a path relative to the repository root"
+                )
+            }
+            PlanProblem::UnknownReference { id } => write!(
+                f,
+                "context reference `{id}` is not one of the researcher's reference ids: cite only ids from the list"
+            ),
+            PlanProblem::Truncated => {
+                write!(
+                    f,
+                    "the reply was cut off at the token limit: write a shorter plan with fewer, tighter steps"
+                )
+            }
+        }
+    }
+}
+
+impl Plan {
+    /// Lists what is wrong with the plan: a missing goal, no steps, files that neither exist under `repo_root`
+    /// nor are marked new (and new files that already exist), paths outside the repository, and — when
+    /// `known_refs` is not empty — context references that are not among them. Empty means valid.
+    pub fn validate(&self, repo_root: &Path, known_refs: &[String]) -> Vec<PlanProblem> {
+        let mut problems = Vec::new();
+        if self.goal.trim().is_empty() {
+            problems.push(PlanProblem::MissingGoal);
+        }
+        if self.steps.iter().all(|step| step.trim().is_empty()) {
+            problems.push(PlanProblem::NoSteps);
+        }
+        for file in &self.files {
+            let relative = Path::new(&file.path);
+            let escapes = relative.components().any(|c| {
+                matches!(
+                    c,
+                    Component::ParentDir | Component::RootDir | Component::Prefix(_)
+                )
+            });
+            if escapes || relative.is_absolute() {
+                problems.push(PlanProblem::PathOutsideRepo {
+                    path: file.path.clone(),
+                });
+                continue;
+            }
+            let exists = repo_root.join(relative).is_file();
+            match (file.action, exists) {
+                (FileAction::Change, false) => problems.push(PlanProblem::FileNotFound {
+                    path: file.path.clone(),
+                }),
+                (FileAction::Create, true) => problems.push(PlanProblem::NewFileExists {
+                    path: file.path.clone(),
+                }),
+                _ => {}
+            }
+        }
+        if !known_refs.is_empty() {
+            for id in &self.context_refs {
+                if !known_refs.iter().any(|known| known == id) {
+                    problems.push(PlanProblem::UnknownReference { id: id.clone() });
+                }
+            }
+        }
+        problems
+    }
+}
