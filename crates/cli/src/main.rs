@@ -5,6 +5,7 @@
 
 mod commands;
 mod context;
+mod roles;
 
 use clap::{Parser, Subcommand};
 
@@ -31,6 +32,12 @@ enum Command {
     Chat(commands::chat::ChatArgs),
     /// VRAM/RAM budget for a model: weights + KV cache + overhead, the largest context that fits.
     Budget(commands::budget::BudgetArgs),
+    /// Check the set-up; `--stress` measures the memory budget against the real engine.
+    Doctor(commands::doctor::DoctorArgs),
+    /// Research → plan → hard reset → edit → review → validate → commit.
+    Run(commands::run::RunArgs),
+    /// Run the Editor alone on an existing plan (artifacts/plan.md).
+    Edit(commands::run::EditArgs),
     /// Apply an edit reply (SEARCH/REPLACE blocks) from a file, transactionally.
     Apply(commands::apply::ApplyArgs),
     /// Revert the last aidx commit (only if it is aidx's and not pushed).
@@ -58,6 +65,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Model(cmd) => commands::model::run(cmd, &global),
         Command::Chat(args) => commands::chat::run(args, &global),
         Command::Budget(args) => commands::budget::run(args),
+        Command::Doctor(args) => commands::doctor::run(args, &global),
+        Command::Run(args) => commands::run::run(args, &global),
+        Command::Edit(args) => commands::run::edit(args, &global),
         Command::Apply(args) => {
             let ctx = context::Context::load(&global)?;
             commands::apply::run(args, ctx.land_options())

@@ -491,7 +491,7 @@ impl EmbeddedModel {
     /// Token count of plain text with the model's own tokenizer.
     pub async fn count_tokens(&self, text: &str) -> Result<usize, EngineError> {
         self.model
-            .tokenize(mistralrs::Either::Right(text.to_string()), None, false, false, None)
+            .tokenize(either::Either::Right(text.to_string()), None, false, false, None)
             .await
             .map(|t| t.len())
             .map_err(|e| EngineError::Generate(e.to_string()))
@@ -504,7 +504,7 @@ impl EmbeddedModel {
             text = text.add_message(role(m.role), &m.content);
         }
         self.model
-            .tokenize(mistralrs::Either::Left(text), None, true, true, None)
+            .tokenize(either::Either::Left(text), None, true, true, None)
             .await
             .map(|t| t.len())
             .map_err(|e| EngineError::Generate(e.to_string()))
@@ -515,7 +515,7 @@ impl EmbeddedModel {
     pub async fn generate(
         &self,
         request: &GenerateRequest,
-        on_text: &mut (dyn FnMut(&str) + Send),
+        on_text: &mut dyn FnMut(&str),
     ) -> Result<Generation, EngineError> {
         let prompt_tokens = self.count_prompt_tokens(&request.messages).await?;
         if prompt_tokens + request.max_new_tokens > self.context_tokens {
@@ -573,7 +573,7 @@ impl EmbeddedModel {
     async fn stream(
         &self,
         builder: RequestBuilder,
-        on_text: &mut (dyn FnMut(&str) + Send),
+        on_text: &mut dyn FnMut(&str),
         stop: &[String],
     ) -> Result<Generation, EngineError> {
         let mut stream = self

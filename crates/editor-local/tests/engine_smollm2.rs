@@ -16,23 +16,37 @@ fn model_file(id: &str) -> Option<PathBuf> {
         return Some(path);
     }
     if std::env::var("AIDX_REQUIRE_REAL").as_deref() == Ok("1") {
-        panic!("{} is missing and AIDX_REQUIRE_REAL=1: run `aidx model pull {id}`", path.display());
+        panic!(
+            "{} is missing and AIDX_REQUIRE_REAL=1: run `aidx model pull {id}`",
+            path.display()
+        );
     }
-    eprintln!("SKIPPED: {} missing; run `aidx model pull {id}`", path.display());
+    eprintln!(
+        "SKIPPED: {} missing; run `aidx model pull {id}`",
+        path.display()
+    );
     None
 }
 
 fn user(text: &str) -> Vec<Message> {
-    vec![Message { role: Role::User, content: text.to_string() }]
+    vec![Message {
+        role: Role::User,
+        content: text.to_string(),
+    }]
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 #[test]
 fn smollm2_generates_greedily_and_bounds_its_context() {
-    let Some(path) = model_file("smollm2-135m-instruct") else { return };
+    let Some(path) = model_file("smollm2-135m-instruct") else {
+        return;
+    };
     runtime().block_on(async {
         let mut options = LoadOptions::cpu(&path);
         options.context_tokens = Some(1024);
@@ -106,39 +120,60 @@ fn smollm2_generates_greedily_and_bounds_its_context() {
 fn unsupported_and_truncated_models_are_refused_before_the_engine() {
     runtime().block_on(async {
         if let Some(gemma) = model_file("gemma3-270m-q4_k_m") {
-            let err = EmbeddedModel::load(LoadOptions::cpu(&gemma)).await.unwrap_err();
+            let err = EmbeddedModel::load(LoadOptions::cpu(&gemma))
+                .await
+                .unwrap_err();
             let text = err.to_string();
             assert!(text.contains("gemma3"), "{text}");
-            assert!(text.contains("llama"), "the error lists what is supported: {text}");
+            assert!(
+                text.contains("llama"),
+                "the error lists what is supported: {text}"
+            );
         }
         if let Some(truncated) = model_file("deepseek-r1-distill-qwen-7b-q4_k_m-header") {
-            let err = EmbeddedModel::load(LoadOptions::cpu(&truncated)).await.unwrap_err();
+            let err = EmbeddedModel::load(LoadOptions::cpu(&truncated))
+                .await
+                .unwrap_err();
             assert!(err.to_string().contains("truncated"), "{err}");
         }
-        let missing = EmbeddedModel::load(LoadOptions::cpu("/nonexistent/model.gguf")).await.unwrap_err();
+        let missing = EmbeddedModel::load(LoadOptions::cpu("/nonexistent/model.gguf"))
+            .await
+            .unwrap_err();
         assert!(matches!(missing, EngineError::MissingFile(_)), "{missing}");
     });
 }
 
 #[test]
 fn a_model_that_cannot_fit_is_refused_with_advice() {
-    let Some(path) = model_file("smollm2-135m-instruct") else { return };
+    let Some(path) = model_file("smollm2-135m-instruct") else {
+        return;
+    };
     runtime().block_on(async {
         let mut options = LoadOptions::cpu(&path);
         options.vram_bytes = Some(64 << 20); // 64 MiB cannot hold ~98 MB of weights
         let err = EmbeddedModel::load(options).await.unwrap_err();
         let text = err.to_string();
         assert!(matches!(err, EngineError::OverBudget { .. }), "{text}");
-        assert!(text.contains("does not fit") && text.contains("q8_0"), "{text}");
+        assert!(
+            text.contains("does not fit") && text.contains("q8_0"),
+            "{text}"
+        );
     });
 }
 
 #[test]
 fn an_engine_panic_becomes_an_error() {
-    let Some(gemma) = model_file("gemma3-270m-q4_k_m") else { return };
+    let Some(gemma) = model_file("gemma3-270m-q4_k_m") else {
+        return;
+    };
     runtime().block_on(async {
         // Skip our architecture check on purpose: mistral.rs panics on gemma3 GGUF files.
-        let err = EmbeddedModel::load_without_preflight(&gemma).await.unwrap_err();
-        assert!(matches!(err, EngineError::Panic { .. } | EngineError::Load { .. }), "{err}");
+        let err = EmbeddedModel::load_without_preflight(&gemma)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, EngineError::Panic { .. } | EngineError::Load { .. }),
+            "{err}"
+        );
     });
 }

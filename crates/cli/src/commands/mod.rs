@@ -5,6 +5,8 @@ pub mod budget;
 pub mod chat;
 pub mod config;
 pub mod diff;
+pub mod doctor;
 pub mod model;
 pub mod model_quantize;
+pub mod run;
 pub mod undo;

@@ -1,0 +1,124 @@
+//! `aidx doctor`: check the set-up; `--stress` measures the memory budget against reality.
+
+use aidx_editor_local::budget::{self, KvType};
+use aidx_editor_local::engine::{preflight_load, EmbeddedModel, LoadOptions};
+use aidx_editor_local::models::{self, KNOWN_MODELS};
+use aidx_editor_local::stress::{self, MAX_PREDICTION_ERROR};
+use anyhow::Context as _;
+
+use crate::context::{Context, GlobalArgs};
+
+/// Arguments of `aidx doctor`.
+#[derive(clap::Args, Debug)]
+pub struct DoctorArgs {
+    /// Fill the context to the gate and to the computed maximum, generate, and compare the
+    /// measured peak memory with the budget's prediction (exit 1 when off by more than 15 %).
+    #[arg(long)]
+    pub stress: bool,
+    /// Model to check (default: the configured editor model).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Contexts to stress instead of the gate and the maximum, e.g. `--contexts 512,2048`.
+    #[arg(long, value_delimiter = ',')]
+    pub contexts: Vec<u64>,
+    /// Tokens to generate at each point.
+    #[arg(long, default_value_t = 16)]
+    pub new_tokens: usize,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `aidx doctor`.
+pub fn run(args: DoctorArgs, global: &GlobalArgs) -> anyhow::Result<()> {
+    let ctx = Context::load(global)?;
+    let config = &ctx.config;
+    let model_arg = args
+        .model
+        .clone()
+        .or_else(|| config.editor.model.clone())
+        .context("no editor model configured: set editor.model or pass --model")?;
+    let path = models::resolve_model(&model_arg, &config.models_dir);
+    let kv_type: KvType = config
+        .editor
+        .kv_type
+        .as_deref()
+        .unwrap_or("f16")
+        .parse()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if !args.stress {
+        println!("configuration: ok ({} file(s) read)", ctx.settings.files.len());
+        println!("models directory: {}", config.models_dir.display());
+        for m in KNOWN_MODELS {
+            let state = if models::is_present(m, &config.models_dir) { "present" } else { "absent" };
+            println!("  {state:<8} {}", m.id);
+        }
+        match budget::system_available_memory() {
+            Ok(bytes) => println!("available RAM: {}", budget::gib(bytes)),
+            Err(e) => println!("available RAM: unknown ({e})"),
+        }
+        println!("editor model: {} → {}", model_arg, path.display());
+        match preflight_load(&path, kv_type, config.editor.context, config.gpu_vram_bytes) {
+            Ok(p) => {
+                println!("editor preflight: ok — will run with a context of {} tokens", p.context_tokens);
+                print!("{}", budget::render(&p.budget));
+            }
+            Err(e) => println!("editor preflight: REFUSED — {e}"),
+        }
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let gate = config.max_chat_history_tokens as u64;
+    let options = LoadOptions {
+        path: path.clone(),
+        kv_type,
+        context_tokens: config.editor.context,
+        vram_bytes: config.gpu_vram_bytes,
+    };
+    let points = runtime.block_on(async {
+        let model = EmbeddedModel::load(options).await?;
+        let max = model.context_tokens() as u64;
+        let mut contexts = if args.contexts.is_empty() { vec![gate.min(max), max] } else { args.contexts.clone() };
+        contexts.sort_unstable();
+        contexts.dedup();
+        let mut points = Vec::new();
+        for c in contexts {
+            eprintln!("stress: filling {c} tokens and generating {} …", args.new_tokens);
+            points.push(stress::run_point(&model, c, args.new_tokens, kv_type).await?);
+        }
+        anyhow::Ok(points)
+    })?;
+    let worst = points.iter().map(|p| p.relative_error.abs()).fold(0.0, f64::max);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "model": path.display().to_string(),
+                "points": points,
+                "worst_relative_error": worst,
+                "limit": MAX_PREDICTION_ERROR,
+            }))?
+        );
+    } else {
+        println!("{:>8} {:>8} {:>12} {:>12} {:>8} {:>10}", "context", "prompt", "predicted", "measured", "error", "prefill");
+        for p in &points {
+            println!(
+                "{:>8} {:>8} {:>12} {:>12} {:>7.1}% {:>7.1} t/s",
+                p.context_tokens,
+                p.prompt_tokens,
+                budget::gib(p.predicted_bytes),
+                budget::gib(p.measured_peak_bytes),
+                p.relative_error * 100.0,
+                p.prompt_tok_per_sec
+            );
+        }
+    }
+    if worst > MAX_PREDICTION_ERROR {
+        anyhow::bail!(
+            "the budget's prediction was off by {:.1}% (limit {:.0}%): the overhead model needs recalibrating",
+            worst * 100.0,
+            MAX_PREDICTION_ERROR * 100.0
+        );
+    }
+    Ok(())
+}

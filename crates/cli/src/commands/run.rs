@@ -1,0 +1,191 @@
+//! `aidx run` and `aidx edit`: the pipeline from the command line.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use aidx_agent_core::adapters::embedded::EmbeddedEditor;
+use aidx_agent_core::git::{self, EditRepo, GitError};
+use aidx_agent_core::pipeline::{
+    AutoApprove, Observer, Phase, Pipeline, PipelineError, ReviewDecision, ReviewRequest, Reviewer,
+    RunReport,
+};
+use anyhow::Context as _;
+
+use crate::context::{Context, GlobalArgs};
+
+/// Arguments of `aidx run`.
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// The request, in one line.
+    #[arg(short, long, required_unless_present = "message_file")]
+    pub message: Option<String>,
+    /// Read the request from a file.
+    #[arg(long, conflicts_with = "message")]
+    pub message_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Arguments of `aidx edit`.
+#[derive(clap::Args, Debug)]
+pub struct EditArgs {
+    /// The plan to carry out.
+    #[arg(long, default_value = "artifacts/plan.md")]
+    pub plan: PathBuf,
+    /// The request (default: the plan's goal).
+    #[arg(short, long)]
+    pub message: Option<String>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Flags shared by `run` and `edit`.
+#[derive(clap::Args, Debug)]
+pub struct CommonArgs {
+    /// Files to add to the chat (the Editor sees their current text).
+    #[arg(long = "file", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Approve the diff without asking (non-interactive).
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Print the run report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Commit even when lint-cmd or test-cmd fails.
+    #[arg(long)]
+    pub commit_on_failed_checks: bool,
+}
+
+/// Runs `aidx run`.
+pub fn run(args: RunArgs, global: &GlobalArgs) -> anyhow::Result<()> {
+    let request = match (&args.message, &args.message_file) {
+        (Some(m), _) => m.clone(),
+        (None, Some(file)) => std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read the request from {}", file.display()))?,
+        (None, None) => anyhow::bail!("give the request with -m \"...\" or --message-file FILE"),
+    };
+    execute(global, &args.common, |pipeline| pipeline.run(&request, &args.common.files))
+}
+
+/// Runs `aidx edit --plan`.
+pub fn edit(args: EditArgs, global: &GlobalArgs) -> anyhow::Result<()> {
+    execute(global, &args.common, |pipeline| {
+        pipeline.edit_only(&args.plan, args.message.as_deref(), &args.common.files)
+    })
+}
+
+fn execute(
+    global: &GlobalArgs,
+    common: &CommonArgs,
+    go: impl FnOnce(&mut Pipeline<'_>) -> Result<RunReport, PipelineError>,
+) -> anyhow::Result<()> {
+    let ctx = Context::load(global)?;
+    let cwd = std::env::current_dir()?;
+    let repo = EditRepo::discover(&cwd).context("aidx run needs a git repository")?;
+    let mut observer = Printer { quiet: common.json, streaming: false };
+    observer.phase(Phase::Edit, "loading the editor model");
+    let mut editor = EmbeddedEditor::load(&ctx.config.editor, &ctx.config)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut interactive = Interactive;
+    let mut auto = AutoApprove;
+    let reviewer: &mut dyn Reviewer = if common.yes { &mut auto } else { &mut interactive };
+    let mut researcher = crate::roles::researcher(&ctx, repo.root());
+    let mut planner = crate::roles::planner(&ctx)?;
+    let options = aidx_agent_core::pipeline::RunOptions {
+        commit_on_failed_checks: common.commit_on_failed_checks,
+        ..Default::default()
+    };
+    let mut pipeline = Pipeline::new(&repo, &ctx.config, &mut editor, reviewer)
+        .with_observer(&mut observer)
+        .with_options(options);
+    if let Some(r) = researcher.as_deref_mut() {
+        pipeline = pipeline.with_researcher(r);
+    }
+    if let Some(p) = planner.as_deref_mut() {
+        pipeline = pipeline.with_planner(p);
+    }
+    let _guard = git::InterruptGuard::install();
+    let report = match go(&mut pipeline) {
+        Ok(report) => report,
+        Err(PipelineError::Git(GitError::Interrupted)) => {
+            eprintln!("interrupted: no file was left half-written");
+            std::process::exit(130);
+        }
+        Err(e) => return Err(anyhow::anyhow!("{e}")),
+    };
+    if common.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{report}");
+    }
+    if !report.succeeded() {
+        anyhow::bail!("the run did not complete (see the report above)");
+    }
+    Ok(())
+}
+
+/// Progress on stderr; streamed model text too, unless `--json`.
+struct Printer {
+    quiet: bool,
+    streaming: bool,
+}
+
+impl Printer {
+    fn end_stream(&mut self) {
+        if self.streaming {
+            eprintln!();
+            self.streaming = false;
+        }
+    }
+}
+
+impl Observer for Printer {
+    fn phase(&mut self, phase: Phase, detail: &str) {
+        self.end_stream();
+        eprintln!("[{phase}] {detail}");
+    }
+    fn planner_text(&mut self, text: &str) {
+        if !self.quiet {
+            self.streaming = true;
+            eprint!("{text}");
+        }
+    }
+    fn editor_text(&mut self, text: &str) {
+        if !self.quiet {
+            self.streaming = true;
+            eprint!("{text}");
+        }
+    }
+    fn notice(&mut self, text: &str) {
+        self.end_stream();
+        eprintln!("note: {text}");
+    }
+}
+
+/// Shows the coloured diff and asks on the terminal; without a terminal, rejects and says how
+/// to approve non-interactively.
+struct Interactive;
+
+impl Reviewer for Interactive {
+    fn review(&mut self, request: &ReviewRequest<'_>) -> ReviewDecision {
+        let stdin = std::io::stdin();
+        if !stdin.is_terminal() {
+            return ReviewDecision::Reject {
+                reason: "no terminal to review the diff on; pass --yes to approve non-interactively".into(),
+            };
+        }
+        let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        let shown = if colour { git::render_colored(request.diff) } else { request.diff.to_string() };
+        eprintln!("{shown}");
+        eprintln!("--- commit message ---\n{}", request.commit_message);
+        eprint!("Apply these changes to {} file(s)? [y/N] ", request.files.len());
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        let _ = stdin.lock().read_line(&mut answer);
+        if matches!(answer.trim(), "y" | "Y" | "yes") {
+            ReviewDecision::Approve
+        } else {
+            ReviewDecision::Reject { reason: "rejected at review".into() }
+        }
+    }
+}
