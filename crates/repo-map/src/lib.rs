@@ -1,1 +1,49 @@
-//! TODO
+//! A tree-sitter repository map for the aidx Researcher.
+//!
+//! [`RepoMap`] walks a directory (honouring `.gitignore`, `.ignore` and `.aidxignore`), extracts
+//! definitions and references from every supported source file with tree-sitter and the queries in
+//! `queries/<lang>-tags.scm`, caches them under `.aidx/cache/`, ranks files and definitions with a
+//! personalized PageRank seeded by the chat files and the request, and renders the best-ranked
+//! signature lines into a map that never exceeds its token budget.
+//!
+//! Languages: Rust, Python, JavaScript/JSX, TypeScript, TSX, Go, Java, C, C++, C# and Ruby (see
+//! [`Lang`]). Each has its own `queries/<lang>-tags.scm`, written for this crate.
+//!
+//! The token budget is a hard cap: the rendered map is counted with the same [`TokenCounter`] the
+//! context gate uses ([`Cl100kCounter`] by default) and trimmed until it fits.
+//!
+//! ```no_run
+//! use aidx_repo_map::{MapOptions, RepoMap};
+//! let map = RepoMap::new(".", MapOptions { map_tokens: 2048, ..MapOptions::default() })?;
+//! let research = map.research("where is parseConfig called?", &[], &[])?;
+//! println!("{}", research.map);
+//! # Ok::<(), aidx_repo_map::RepoMapError>(())
+//! ```
+
+mod cache;
+mod error;
+mod extract;
+mod graph;
+mod ident;
+mod lang;
+mod render;
+mod repomap;
+mod tokens;
+mod walk;
+
+pub use error::RepoMapError;
+pub use extract::{Definition, FileTags, SkipReason, TagKind, content_skip_reason, extract_tags};
+pub use ident::{Mentions, identifier_words, split_identifier};
+pub use lang::Lang;
+pub use render::{ELISION, LINE_MARK};
+pub use repomap::{
+    ChunkRef, DEFAULT_MAP_TOKENS, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_RANKED_FILES,
+    DEFAULT_PARSE_TIMEOUT, MapOptions, MapStats, Progress, RankedFile, RepoMap, Research,
+};
+pub use tokens::{Cl100kCounter, TokenCounter};
+pub use walk::AIDX_IGNORE_FILE;
+
+/// Names of the cache files under the cache directory.
+pub mod cache_files {
+    pub use crate::cache::{RANKS_FILE, TAGS_FILE};
+}
