@@ -4,6 +4,7 @@
 //! pieces that are aidx's own: the configuration (`.aidx.yml`), the edit format, the context
 //! gate and the git application of edits.
 
+pub mod adapters;
 pub mod config;
 pub mod edit;
 pub mod gate;

@@ -1,6 +1,5 @@
 //! Global flags, configuration loading and logging shared by every subcommand.
 
-use std::path::PathBuf;
 
 use aidx_agent_core::config::{self, Config, LoadOptions, Settings};
 use aidx_agent_core::git::LandOptions;
@@ -65,8 +64,6 @@ impl GlobalArgs {
 /// The loaded configuration and where aidx runs.
 #[derive(Debug)]
 pub struct Context {
-    /// The git root, if inside a repository.
-    pub repo_root: Option<PathBuf>,
     /// The merged settings with origins.
     pub settings: Settings,
     /// The typed configuration.
@@ -78,11 +75,10 @@ impl Context {
     pub fn load(global: &GlobalArgs) -> anyhow::Result<Context> {
         let cwd = std::env::current_dir().context("cannot read the current directory")?;
         let repo_root = config::find_repo_root(&cwd);
-        let options = LoadOptions::from_process(repo_root.clone(), global.settings()?);
+        let options = LoadOptions::from_process(repo_root, global.settings()?);
         let settings = Settings::load(&options).map_err(|e| anyhow::anyhow!("{e}"))?;
         let config = settings.config();
         Ok(Context {
-            repo_root,
             settings,
             config,
         })
@@ -108,11 +104,12 @@ pub fn init_tracing(verbose: u8) {
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| {
             // The engine is chatty at info; keep it at warn unless asked.
-            format!("{default},mistralrs_core=warn,mistralrs=warn")
+            format!("{default},mistralrs_core=error,mistralrs=error,mistralrs_quant=error")
         });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
 }

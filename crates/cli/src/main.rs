@@ -34,6 +34,10 @@ enum Command {
     Budget(commands::budget::BudgetArgs),
     /// Check the set-up; `--stress` measures the memory budget against the real engine.
     Doctor(commands::doctor::DoctorArgs),
+    /// Ranked repository map (tree-sitter tags + PageRank) within a hard token budget.
+    Map(commands::map::MapArgs),
+    /// Research + Plan only: write artifacts/plan.md and print the token usage.
+    Plan(commands::plan::PlanArgs),
     /// Research → plan → hard reset → edit → review → validate → commit.
     Run(commands::run::RunArgs),
     /// Run the Editor alone on an existing plan (artifacts/plan.md).
@@ -66,6 +70,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Chat(args) => commands::chat::run(args, &global),
         Command::Budget(args) => commands::budget::run(args),
         Command::Doctor(args) => commands::doctor::run(args, &global),
+        Command::Map(args) => {
+            let ctx = context::Context::load(&global)?;
+            commands::map::run(args, ctx.config.map_tokens)
+        }
+        Command::Plan(args) => commands::plan::run(args, &global),
         Command::Run(args) => commands::run::run(args, &global),
         Command::Edit(args) => commands::run::edit(args, &global),
         Command::Apply(args) => {

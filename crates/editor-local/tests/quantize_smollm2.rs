@@ -108,8 +108,13 @@ fn check(quant: FileQuant, expected_types: &[(GgmlType, usize)], max_rel_err: f6
         assert_eq!(dims, t.dims, "{}", t.name);
         assert_eq!(info.offset, t.offset, "{}", t.name);
     }
-    let q = content.tensor(&mut f, "blk.3.ffn_down.weight", &Device::Cpu).unwrap();
-    assert_eq!(q.dtype(), candle_type(out.tensor("blk.3.ffn_down.weight").unwrap().ggml_type));
+    let q = content
+        .tensor(&mut f, "blk.3.ffn_down.weight", &Device::Cpu)
+        .unwrap();
+    assert_eq!(
+        q.dtype(),
+        candle_type(out.tensor("blk.3.ffn_down.weight").unwrap().ggml_type)
+    );
 
     // Requantized weights stay close to the originals.
     for name in [

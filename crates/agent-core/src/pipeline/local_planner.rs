@@ -101,13 +101,32 @@ impl Planner for LocalPlanner<'_> {
         research: &Research,
         on_text: &mut dyn FnMut(&str),
     ) -> Result<PlanDocument, RoleError> {
-        let messages = self.messages(request, &research.map)?;
+        // A small local model rambles; constrain it to the plan's shape with files research found,
+        // which also bounds its length, when the Editor supports grammars.
+        let candidates: Vec<String> = research
+            .files
+            .iter()
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .collect();
+        let (grammar, max_tokens) = if self.editor.supports_grammar() && !candidates.is_empty() {
+            let bound = super::plan_grammar::plan_grammar_max_chars(&candidates);
+            (
+                Some(super::plan_grammar::plan_grammar(&candidates)),
+                self.max_tokens.max(bound),
+            )
+        } else {
+            (None, self.max_tokens)
+        };
+        let budgeted = std::mem::replace(&mut self.max_tokens, max_tokens);
+        let messages = self.messages(request, &research.map);
+        self.max_tokens = budgeted;
+        let messages = messages?;
         self.last_prompt_tokens = messages_tokens(&EditorTokens(&*self.editor), &messages);
         let options = GenerateOptions {
-            max_tokens: self.max_tokens,
+            max_tokens,
             temperature: 0.0,
             stop: Vec::new(),
-            grammar: None,
+            grammar,
         };
         let completion = self.editor.complete(&messages, &options, on_text)?;
         Ok(PlanDocument::from_markdown(completion.text.trim()))

@@ -17,6 +17,7 @@ pub mod hard_reset;
 mod intent;
 mod local_planner;
 mod plan_doc;
+mod plan_grammar;
 mod report;
 mod review;
 mod roles;

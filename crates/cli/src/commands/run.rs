@@ -3,7 +3,6 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
-use aidx_agent_core::adapters::embedded::EmbeddedEditor;
 use aidx_agent_core::git::{self, EditRepo, GitError};
 use aidx_agent_core::pipeline::{
     AutoApprove, Observer, Phase, Pipeline, PipelineError, ReviewDecision, ReviewRequest, Reviewer,
@@ -84,18 +83,17 @@ fn execute(
     let repo = EditRepo::discover(&cwd).context("aidx run needs a git repository")?;
     let mut observer = Printer { quiet: common.json, streaming: false };
     observer.phase(Phase::Edit, "loading the editor model");
-    let mut editor = EmbeddedEditor::load(&ctx.config.editor, &ctx.config)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut editor = crate::roles::editor(&ctx)?;
     let mut interactive = Interactive;
     let mut auto = AutoApprove;
     let reviewer: &mut dyn Reviewer = if common.yes { &mut auto } else { &mut interactive };
     let mut researcher = crate::roles::researcher(&ctx, repo.root());
-    let mut planner = crate::roles::planner(&ctx)?;
+    let mut planner = crate::roles::planner(&ctx, repo.root())?;
     let options = aidx_agent_core::pipeline::RunOptions {
         commit_on_failed_checks: common.commit_on_failed_checks,
         ..Default::default()
     };
-    let mut pipeline = Pipeline::new(&repo, &ctx.config, &mut editor, reviewer)
+    let mut pipeline = Pipeline::new(&repo, &ctx.config, editor.as_mut(), reviewer)
         .with_observer(&mut observer)
         .with_options(options);
     if let Some(r) = researcher.as_deref_mut() {

@@ -1,0 +1,249 @@
+//! Remote roles over the architect crate's HTTP clients: the cloud Architect as a [`Planner`],
+//! and an OpenAI-compatible server (llama.cpp, vLLM, ollama) as the [`Editor`].
+
+use std::time::Duration;
+
+use aidx_architect::plan::{Architect, ArchitectError, ArchitectOptions, PlanInput};
+use aidx_architect::{
+    self as architect, CancellationToken, ChatClient, ChatError, HttpChatClient, ProviderConfig,
+};
+use aidx_repo_map::{Cl100kCounter, TokenCounter};
+
+use crate::config::{Config, Provider, RoleConfig};
+use crate::pipeline::{
+    ChatMessage, ChatRole, Completion, Editor, FinishReason, GenerateOptions, PlanDocument,
+    Planner, Research, RoleError,
+};
+
+/// Builds the client for a remote role; the API key is read from the variable the role names.
+pub fn client_for(role_name: &str, role: &RoleConfig) -> Result<HttpChatClient, RoleError> {
+    let unavailable = |reason: String| RoleError::Unavailable {
+        role: role_name.into(),
+        reason,
+    };
+    let provider = match role.provider {
+        Provider::OpenAiCompatible => architect::Provider::OpenAiCompatible,
+        Provider::Anthropic => architect::Provider::Anthropic,
+        Provider::Gemini => architect::Provider::Gemini,
+        Provider::Embedded => {
+            return Err(unavailable(format!(
+                "{role_name}.provider is `embedded`, which is not a remote provider"
+            )));
+        }
+    };
+    let model = role
+        .model
+        .clone()
+        .ok_or_else(|| unavailable(format!("set {role_name}.model in .aidx.yml")))?;
+    let mut config = ProviderConfig::new(provider, model);
+    if let Some(url) = &role.base_url {
+        config = config.with_base_url(url.clone());
+    }
+    if let Some(var) = &role.api_key_env {
+        config = config.with_api_key_env(var.clone());
+    }
+    if let Some(secs) = role.timeout_secs {
+        config.timeouts.read = Duration::from_secs(secs);
+    }
+    HttpChatClient::new(config).map_err(|e| unavailable(e.to_string()))
+}
+
+fn role_error(role: &str, error: ChatError) -> RoleError {
+    let reason = error.to_string();
+    match error {
+        ChatError::Connect { .. } | ChatError::Timeout { .. } | ChatError::RetriesExhausted { .. } => {
+            RoleError::Unavailable {
+                role: role.into(),
+                reason,
+            }
+        }
+        _ => RoleError::Failed {
+            role: role.into(),
+            reason,
+        },
+    }
+}
+
+/// Runs `future` on `runtime` while forwarding streamed text to `on_text` on this thread.
+fn stream_on<T>(
+    runtime: &tokio::runtime::Runtime,
+    on_text: &mut dyn FnMut(&str),
+    run: impl AsyncFnOnce(&mut (dyn FnMut(&str) + Send)) -> T,
+) -> T {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let mut sink = move |delta: &str| {
+        let _ = tx.send(delta.to_string());
+    };
+    runtime.block_on(async {
+        let work = run(&mut sink);
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                result = &mut work => {
+                    while let Ok(delta) = rx.try_recv() {
+                        on_text(&delta);
+                    }
+                    return result;
+                }
+                Some(delta) = rx.recv() => on_text(&delta),
+            }
+        }
+    })
+}
+
+/// The cloud Architect: plans with a remote model and validates the plan (one corrective retry).
+pub struct CloudPlanner {
+    runtime: tokio::runtime::Runtime,
+    client: HttpChatClient,
+    repo_root: std::path::PathBuf,
+    options: ArchitectOptions,
+    cancel: CancellationToken,
+    last_usage: Option<(u64, u64)>,
+}
+
+impl CloudPlanner {
+    /// Prompt and completion tokens of the last plan, over all its requests.
+    pub fn last_usage(&self) -> Option<(u64, u64)> {
+        self.last_usage
+    }
+
+    /// The architect role from the configuration.
+    pub fn new(role: &RoleConfig, config: &Config, repo_root: &std::path::Path) -> Result<Self, RoleError> {
+        let client = client_for("architect", role)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| RoleError::Unavailable {
+                role: "architect".into(),
+                reason: format!("cannot start the runtime: {e}"),
+            })?;
+        let options = ArchitectOptions {
+            plan_path: config.plan_file.clone(),
+            max_tokens: role.max_tokens.map(|n| n.min(u32::MAX as u64) as u32),
+            temperature: role.temperature.map(|t| t as f32),
+            stream: true,
+        };
+        Ok(CloudPlanner {
+            runtime,
+            client,
+            repo_root: repo_root.to_path_buf(),
+            options,
+            cancel: architect::cancel_on_ctrl_c(),
+            last_usage: None,
+        })
+    }
+}
+
+impl Planner for CloudPlanner {
+    fn name(&self) -> &str {
+        "architect"
+    }
+
+    fn plan(
+        &mut self,
+        request: &str,
+        research: &Research,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<PlanDocument, RoleError> {
+        let architect = Architect::new(&self.client, self.repo_root.clone(), self.options.clone());
+        let input = PlanInput {
+            request,
+            repo_map: &research.map,
+            reference_ids: &research.refs,
+        };
+        let cancel = self.cancel.clone();
+        let outcome = stream_on(&self.runtime, on_text, async |sink| {
+            architect.plan(input, sink, &cancel).await
+        });
+        match outcome {
+            Ok(outcome) => {
+                self.last_usage = Some((outcome.usage.prompt_tokens, outcome.usage.completion_tokens));
+                Ok(PlanDocument::from_markdown(&outcome.plan.to_markdown()))
+            }
+            Err(ArchitectError::Chat(e)) => Err(role_error("architect", e)),
+            Err(other) => Err(RoleError::Failed {
+                role: "architect".into(),
+                reason: other.to_string(),
+            }),
+        }
+    }
+
+    fn count_tokens(&self, text: &str) -> usize {
+        Cl100kCounter.count(text)
+    }
+}
+
+/// An Editor served by an OpenAI-compatible engine (llama.cpp server, vLLM, ollama).
+pub struct RemoteEditor {
+    runtime: tokio::runtime::Runtime,
+    client: HttpChatClient,
+    context_tokens: Option<usize>,
+    cancel: CancellationToken,
+}
+
+impl RemoteEditor {
+    /// The editor role from the configuration (`editor.provider: openai-compatible`).
+    pub fn new(role: &RoleConfig) -> Result<Self, RoleError> {
+        let client = client_for("editor", role)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| RoleError::Unavailable {
+                role: "editor".into(),
+                reason: format!("cannot start the runtime: {e}"),
+            })?;
+        Ok(RemoteEditor {
+            runtime,
+            client,
+            context_tokens: role.context.map(|c| c as usize),
+            cancel: architect::cancel_on_ctrl_c(),
+        })
+    }
+}
+
+impl Editor for RemoteEditor {
+    fn complete(
+        &mut self,
+        messages: &[ChatMessage],
+        options: &GenerateOptions,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<Completion, RoleError> {
+        let messages = messages
+            .iter()
+            .map(|m| match m.role {
+                ChatRole::System => architect::ChatMessage::system(&m.content),
+                ChatRole::User => architect::ChatMessage::user(&m.content),
+                ChatRole::Assistant => architect::ChatMessage::assistant(&m.content),
+            })
+            .collect();
+        let mut request = self.client.request(messages);
+        request.max_tokens = Some(options.max_tokens.min(u32::MAX as usize) as u32);
+        request.temperature = Some(options.temperature as f32);
+        request.stop = options.stop.clone();
+        let client = &self.client;
+        let cancel = self.cancel.clone();
+        let response = stream_on(&self.runtime, on_text, async |sink| {
+            client.chat(&request, sink, &cancel).await
+        })
+        .map_err(|e| role_error("editor", e))?;
+        Ok(Completion {
+            text: response.text,
+            prompt_tokens: response.usage.prompt_tokens as usize,
+            completion_tokens: response.usage.completion_tokens as usize,
+            finish: match response.finish_reason {
+                architect::FinishReason::Stop => FinishReason::Stop,
+                architect::FinishReason::Length => FinishReason::Length,
+                _ => FinishReason::Other,
+            },
+        })
+    }
+
+    fn count_tokens(&self, text: &str) -> usize {
+        // The server's tokenizer is not known here; cl100k is the gate's common measure.
+        Cl100kCounter.count(text)
+    }
+
+    fn safe_context_tokens(&self) -> Option<usize> {
+        self.context_tokens
+    }
+}

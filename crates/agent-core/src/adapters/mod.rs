@@ -1,0 +1,6 @@
+//! Adapters from the engine crates to the pipeline's seams ([`Editor`](crate::pipeline::Editor),
+//! [`Planner`](crate::pipeline::Planner), [`Researcher`](crate::pipeline::Researcher)).
+
+pub mod cloud;
+pub mod embedded;
+pub mod research;
