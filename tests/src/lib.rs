@@ -10,7 +10,10 @@ use std::process::{Command, Output};
 pub fn aidx_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
     // target/<profile>/deps/<test> → target/<profile>/aidx
-    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
     let bin = profile_dir.join(format!("aidx{}", std::env::consts::EXE_SUFFIX));
     assert!(
         bin.is_file(),
@@ -32,9 +35,11 @@ pub fn aidx(dir: &Path, home: &Path) -> Command {
         }
     }
     cmd.env("HOME", home);
-    let models = std::env::var("AIDX_MODELS_DIR").map(PathBuf::from).unwrap_or_else(|_| {
-        PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/aidx/models")
-    });
+    let models = std::env::var("AIDX_MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/aidx/models")
+        });
     cmd.env("AIDX_MODELS_DIR", models);
     cmd.env("NO_COLOR", "1");
     cmd
@@ -76,13 +81,22 @@ impl TempRepo {
             .unwrap();
         let mut config = repo.config().unwrap();
         config.set_str("user.name", "Test User").unwrap();
-        config.set_str("user.email", "test@example.invalid").unwrap();
-        TempRepo { _tmp: tmp, root, home }
+        config
+            .set_str("user.email", "test@example.invalid")
+            .unwrap();
+        TempRepo {
+            _tmp: tmp,
+            root,
+            home,
+        }
     }
 
     /// Runs `aidx ARGS` in the repository.
     pub fn run(&self, args: &[&str]) -> Output {
-        aidx(&self.root, &self.home).args(args).output().expect("run aidx")
+        aidx(&self.root, &self.home)
+            .args(args)
+            .output()
+            .expect("run aidx")
     }
 
     /// Text of a file in the work tree.

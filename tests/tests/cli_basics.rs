@@ -1,6 +1,6 @@
 //! `aidx --help`, `aidx config` on good and broken configurations.
 
-use aidx_e2e::{texts, TempRepo};
+use aidx_e2e::{TempRepo, texts};
 
 #[test]
 fn help_lists_the_subcommands() {
@@ -18,8 +18,13 @@ fn help_lists_the_subcommands() {
 
 #[test]
 fn config_prints_each_value_with_its_origin() {
-    let repo = TempRepo::with_files(&[(".aidx.yml", "map-tokens: 777\neditor:\n  kv-type: q8_0\n")]);
-    std::fs::write(repo.home.join(".aidx.yml"), "max-chat-history-tokens: 999\n").unwrap();
+    let repo =
+        TempRepo::with_files(&[(".aidx.yml", "map-tokens: 777\neditor:\n  kv-type: q8_0\n")]);
+    std::fs::write(
+        repo.home.join(".aidx.yml"),
+        "max-chat-history-tokens: 999\n",
+    )
+    .unwrap();
     let out = aidx_e2e::aidx(&repo.root, &repo.home)
         .env("AIDX_EDITOR_MAX_TOKENS", "42")
         .args(["config", "--set", "git.auto-commits=false"])
@@ -35,14 +40,29 @@ fn config_prints_each_value_with_its_origin() {
             .to_string()
     };
     assert!(line("map-tokens").contains("777") && line("map-tokens").contains(".aidx.yml:1"));
-    assert!(line("editor.kv-type").contains("q8_0") && line("editor.kv-type").contains(".aidx.yml:3"));
-    assert!(line("max-chat-history-tokens").contains("999") && line("max-chat-history-tokens").contains("home"));
-    assert!(line("editor.max-tokens").contains("42") && line("editor.max-tokens").contains("env AIDX_EDITOR_MAX_TOKENS"));
-    assert!(line("git.auto-commits").contains("false") && line("git.auto-commits").contains("flag --set"));
+    assert!(
+        line("editor.kv-type").contains("q8_0") && line("editor.kv-type").contains(".aidx.yml:3")
+    );
+    assert!(
+        line("max-chat-history-tokens").contains("999")
+            && line("max-chat-history-tokens").contains("home")
+    );
+    assert!(
+        line("editor.max-tokens").contains("42")
+            && line("editor.max-tokens").contains("env AIDX_EDITOR_MAX_TOKENS")
+    );
+    assert!(
+        line("git.auto-commits").contains("false")
+            && line("git.auto-commits").contains("flag --set")
+    );
     assert!(line("git.dirty-commits").contains("# default"));
 
-    let json = aidx_e2e::aidx(&repo.root, &repo.home).args(["config", "--json"]).output().unwrap();
-    let value: serde_json::Value = serde_json::from_slice(&json.stdout).expect("config --json is JSON");
+    let json = aidx_e2e::aidx(&repo.root, &repo.home)
+        .args(["config", "--json"])
+        .output()
+        .unwrap();
+    let value: serde_json::Value =
+        serde_json::from_slice(&json.stdout).expect("config --json is JSON");
     assert_eq!(value["settings"]["map-tokens"]["value"], 777);
 }
 
@@ -54,7 +74,10 @@ fn a_broken_config_fails_with_file_line_key_and_suggestion_and_changes_nothing()
     let out = repo.run(&["config"]);
     assert!(!out.status.success(), "a broken config must exit non-zero");
     let (_, stderr) = texts(&out);
-    assert!(stderr.contains(".aidx.yml:4: editor.modle: unknown key"), "{stderr}");
+    assert!(
+        stderr.contains(".aidx.yml:4: editor.modle: unknown key"),
+        "{stderr}"
+    );
     assert!(stderr.contains("did you mean `editor.model`?"), "{stderr}");
     assert!(stderr.contains(".aidx.yml:5: gpu.vram"), "{stderr}");
     assert!(stderr.contains("not a size unit"), "{stderr}");

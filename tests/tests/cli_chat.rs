@@ -1,18 +1,33 @@
 //! `aidx chat` on the real embedded SmolLM2.
 
-use aidx_e2e::{require_real, texts, TempRepo};
+use aidx_e2e::{TempRepo, require_real, texts};
 
 #[test]
 fn chat_prints_a_real_answer_with_token_counts() {
     let repo = TempRepo::with_files(&[("a.txt", "a\n")]);
-    let models = aidx_e2e::aidx(&repo.root, &repo.home).args(["model", "list"]).output().unwrap();
+    let models = aidx_e2e::aidx(&repo.root, &repo.home)
+        .args(["model", "list"])
+        .output()
+        .unwrap();
     let listing = texts(&models).0;
-    if !listing.lines().any(|l| l.starts_with("present") && l.contains("smollm2-135m-instruct")) {
-        assert!(!require_real(), "SmolLM2 is not cached and AIDX_REQUIRE_REAL=1:\n{listing}");
+    if !listing
+        .lines()
+        .any(|l| l.starts_with("present") && l.contains("smollm2-135m-instruct"))
+    {
+        assert!(
+            !require_real(),
+            "SmolLM2 is not cached and AIDX_REQUIRE_REAL=1:\n{listing}"
+        );
         eprintln!("SKIPPED: SmolLM2 not cached; run `aidx model pull`");
         return;
     }
-    let out = repo.run(&["chat", "--json", "--max-tokens", "12", "Name a primary colour."]);
+    let out = repo.run(&[
+        "chat",
+        "--json",
+        "--max-tokens",
+        "12",
+        "Name a primary colour.",
+    ]);
     let (stdout, stderr) = texts(&out);
     assert!(out.status.success(), "{stderr}");
     let v: serde_json::Value = serde_json::from_str(&stdout).expect("chat --json prints JSON");
@@ -26,5 +41,8 @@ fn chat_prints_a_real_answer_with_token_counts() {
     let (stdout, stderr) = texts(&out);
     assert!(out.status.success(), "{stderr}");
     assert!(!stdout.trim().is_empty());
-    assert!(stderr.contains("decode") && stderr.contains("tok/s"), "{stderr}");
+    assert!(
+        stderr.contains("decode") && stderr.contains("tok/s"),
+        "{stderr}"
+    );
 }

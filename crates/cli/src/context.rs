@@ -1,6 +1,5 @@
 //! Global flags, configuration loading and logging shared by every subcommand.
 
-
 use aidx_agent_core::config::{self, Config, LoadOptions, Settings};
 use aidx_agent_core::git::LandOptions;
 use anyhow::Context as _;
@@ -46,10 +45,18 @@ impl GlobalArgs {
             ));
         }
         let named = [
-            ("max-chat-history-tokens", &self.max_chat_history_tokens, "--max-chat-history-tokens"),
+            (
+                "max-chat-history-tokens",
+                &self.max_chat_history_tokens,
+                "--max-chat-history-tokens",
+            ),
             ("map-tokens", &self.map_tokens, "--map-tokens"),
             ("editor.model", &self.editor_model, "--editor-model"),
-            ("architect.model", &self.architect_model, "--architect-model"),
+            (
+                "architect.model",
+                &self.architect_model,
+                "--architect-model",
+            ),
             ("gpu.vram", &self.vram, "--vram"),
         ];
         for (key, value, flag) in named {
@@ -78,10 +85,7 @@ impl Context {
         let options = LoadOptions::from_process(repo_root, global.settings()?);
         let settings = Settings::load(&options).map_err(|e| anyhow::anyhow!("{e}"))?;
         let config = settings.config();
-        Ok(Context {
-            settings,
-            config,
-        })
+        Ok(Context { settings, config })
     }
 
     /// Git landing options from the configuration.

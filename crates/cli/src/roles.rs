@@ -4,8 +4,8 @@ use std::path::Path;
 
 use aidx_agent_core::adapters::cloud::{CloudPlanner, RemoteEditor};
 use aidx_agent_core::adapters::embedded::EmbeddedEditor;
-use aidx_agent_core::config::Provider;
 use aidx_agent_core::adapters::research::RepoMapResearcher;
+use aidx_agent_core::config::Provider;
 use aidx_agent_core::pipeline::{Editor, Planner, Researcher};
 
 use crate::context::Context;
@@ -43,8 +43,12 @@ pub fn planner(ctx: &Context, root: &Path) -> anyhow::Result<Option<Box<dyn Plan
 pub fn editor(ctx: &Context) -> anyhow::Result<Box<dyn Editor>> {
     let role = &ctx.config.editor;
     let editor: Box<dyn Editor> = match role.provider {
-        Provider::Embedded => Box::new(EmbeddedEditor::load(role, &ctx.config).map_err(|e| anyhow::anyhow!("{e}"))?),
-        Provider::OpenAiCompatible => Box::new(RemoteEditor::new(role).map_err(|e| anyhow::anyhow!("{e}"))?),
+        Provider::Embedded => {
+            Box::new(EmbeddedEditor::load(role, &ctx.config).map_err(|e| anyhow::anyhow!("{e}"))?)
+        }
+        Provider::OpenAiCompatible => {
+            Box::new(RemoteEditor::new(role).map_err(|e| anyhow::anyhow!("{e}"))?)
+        }
         other => anyhow::bail!(
             "editor.provider {other:?} is not supported for the Editor; use embedded or openai-compatible"
         ),

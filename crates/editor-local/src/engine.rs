@@ -43,7 +43,9 @@ pub enum EngineError {
     #[error("{0}")]
     Gguf(#[from] GgufError),
     /// The model file does not exist.
-    #[error("model file {0} does not exist; run `aidx model pull` for a known model, or pass the path of a .gguf file")]
+    #[error(
+        "model file {0} does not exist; run `aidx model pull` for a known model, or pass the path of a .gguf file"
+    )]
     MissingFile(PathBuf),
     /// The engine failed to load the model.
     #[error("the embedded engine could not load {path}: {detail}")]
@@ -54,7 +56,9 @@ pub enum EngineError {
         detail: String,
     },
     /// The engine panicked; aidx caught it.
-    #[error("the embedded engine crashed ({during}): {message}; this is a bug in the engine or an unsupported model file")]
+    #[error(
+        "the embedded engine crashed ({during}): {message}; this is a bug in the engine or an unsupported model file"
+    )]
     Panic {
         /// What the engine was doing.
         during: &'static str,
@@ -62,7 +66,9 @@ pub enum EngineError {
         message: String,
     },
     /// The request was refused before it reached the engine because it would not fit.
-    #[error("prompt of {prompt_tokens} tokens plus {max_new_tokens} new tokens exceeds the safe context of {context_tokens} tokens; shorten the prompt, lower max-tokens or max-chat-history-tokens, or use a KV cache of q8_0 to fit more")]
+    #[error(
+        "prompt of {prompt_tokens} tokens plus {max_new_tokens} new tokens exceeds the safe context of {context_tokens} tokens; shorten the prompt, lower max-tokens or max-chat-history-tokens, or use a KV cache of q8_0 to fit more"
+    )]
     ContextOverflow {
         /// Tokens in the prompt (chat template applied).
         prompt_tokens: usize,
@@ -72,7 +78,9 @@ pub enum EngineError {
         context_tokens: usize,
     },
     /// The model would not fit the device: refused before loading.
-    #[error("{model} does not fit: weights {weights} + KV cache {kv} ({context} tokens, {kv_type}) + overhead {overhead} = {total} > {device} of {device_name}; try a smaller quantization (`aidx model quantize … --type q4_k_m`), a shorter context (`editor.context` / max-chat-history-tokens), `editor.kv-type: q8_0`, or offloading to a server (`editor.provider: openai-compatible`)")]
+    #[error(
+        "{model} does not fit: weights {weights} + KV cache {kv} ({context} tokens, {kv_type}) + overhead {overhead} = {total} > {device} of {device_name}; try a smaller quantization (`aidx model quantize … --type q4_k_m`), a shorter context (`editor.context` / max-chat-history-tokens), `editor.kv-type: q8_0`, or offloading to a server (`editor.provider: openai-compatible`)"
+    )]
     OverBudget {
         /// The model file.
         model: String,
@@ -261,7 +269,10 @@ pub fn preflight_load(
     };
     let label = budget::file_quant_label(&header);
     let mut result = budget::compute(&shape, &label, header.weights_bytes(), &request(wanted));
-    if !result.fits && requested_context.is_none() && result.max_context_tokens >= MIN_USEFUL_CONTEXT {
+    if !result.fits
+        && requested_context.is_none()
+        && result.max_context_tokens >= MIN_USEFUL_CONTEXT
+    {
         result = budget::compute(
             &shape,
             &label,
@@ -491,7 +502,13 @@ impl EmbeddedModel {
     /// Token count of plain text with the model's own tokenizer.
     pub async fn count_tokens(&self, text: &str) -> Result<usize, EngineError> {
         self.model
-            .tokenize(either::Either::Right(text.to_string()), None, false, false, None)
+            .tokenize(
+                either::Either::Right(text.to_string()),
+                None,
+                false,
+                false,
+                None,
+            )
             .await
             .map(|t| t.len())
             .map_err(|e| EngineError::Generate(e.to_string()))
@@ -620,9 +637,8 @@ impl EmbeddedModel {
             text.truncate(pos);
             finish = FinishReason::Stop;
         }
-        let usage = usage.ok_or_else(|| {
-            EngineError::Generate("the engine reported no token usage".into())
-        })?;
+        let usage = usage
+            .ok_or_else(|| EngineError::Generate("the engine reported no token usage".into()))?;
         Ok(Generation {
             text,
             prompt_tokens: usage.prompt_tokens,

@@ -4,5 +4,5 @@ pub mod budget;
 pub mod engine;
 pub mod gguf;
 pub mod models;
-pub mod stress;
 pub mod quantize;
+pub mod stress;

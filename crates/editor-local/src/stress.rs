@@ -39,12 +39,18 @@ pub fn peak_rss_bytes() -> Option<u64> {
 }
 
 /// Builds a user message of about `target` prompt tokens (chat template included), never more.
-pub async fn filler_prompt(model: &EmbeddedModel, target: usize) -> Result<Vec<Message>, EngineError> {
+pub async fn filler_prompt(
+    model: &EmbeddedModel,
+    target: usize,
+) -> Result<Vec<Message>, EngineError> {
     let sentence = "The quick brown fox jumps over the lazy dog near the river bank. ";
     let make = |n: usize| {
         vec![Message {
             role: Role::User,
-            content: format!("{}Summarize the text above in one word.", sentence.repeat(n)),
+            content: format!(
+                "{}Summarize the text above in one word.",
+                sentence.repeat(n)
+            ),
         }]
     };
     let one = model.count_prompt_tokens(&make(1)).await?;
@@ -86,13 +92,8 @@ pub async fn run_point(
         device: DeviceKind::Cpu,
         overhead: OverheadModel::for_device(DeviceKind::Cpu),
     };
-    let predicted = budget::compute(
-        &shape,
-        "file",
-        model.header().weights_bytes(),
-        &req,
-    )
-    .total_bytes;
+    let predicted =
+        budget::compute(&shape, "file", model.header().weights_bytes(), &req).total_bytes;
     let measured = peak_rss_bytes().unwrap_or(0);
     Ok(StressPoint {
         context_tokens: used,

@@ -51,12 +51,12 @@ pub fn client_for(role_name: &str, role: &RoleConfig) -> Result<HttpChatClient, 
 fn role_error(role: &str, error: ChatError) -> RoleError {
     let reason = error.to_string();
     match error {
-        ChatError::Connect { .. } | ChatError::Timeout { .. } | ChatError::RetriesExhausted { .. } => {
-            RoleError::Unavailable {
-                role: role.into(),
-                reason,
-            }
-        }
+        ChatError::Connect { .. }
+        | ChatError::Timeout { .. }
+        | ChatError::RetriesExhausted { .. } => RoleError::Unavailable {
+            role: role.into(),
+            reason,
+        },
         _ => RoleError::Failed {
             role: role.into(),
             reason,
@@ -108,7 +108,11 @@ impl CloudPlanner {
     }
 
     /// The architect role from the configuration.
-    pub fn new(role: &RoleConfig, config: &Config, repo_root: &std::path::Path) -> Result<Self, RoleError> {
+    pub fn new(
+        role: &RoleConfig,
+        config: &Config,
+        repo_root: &std::path::Path,
+    ) -> Result<Self, RoleError> {
         let client = client_for("architect", role)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -157,7 +161,8 @@ impl Planner for CloudPlanner {
         });
         match outcome {
             Ok(outcome) => {
-                self.last_usage = Some((outcome.usage.prompt_tokens, outcome.usage.completion_tokens));
+                self.last_usage =
+                    Some((outcome.usage.prompt_tokens, outcome.usage.completion_tokens));
                 Ok(PlanDocument::from_markdown(&outcome.plan.to_markdown()))
             }
             Err(ArchitectError::Chat(e)) => Err(role_error("architect", e)),

@@ -9,7 +9,9 @@ use aidx_editor_local::engine::{
 use aidx_editor_local::models;
 
 use crate::config::{Config, Provider, RoleConfig};
-use crate::pipeline::{ChatMessage, ChatRole, Completion, Editor, FinishReason, GenerateOptions, RoleError};
+use crate::pipeline::{
+    ChatMessage, ChatRole, Completion, Editor, FinishReason, GenerateOptions, RoleError,
+};
 
 /// An embedded model plus the runtime its async engine runs on.
 pub struct EmbeddedEditor {
@@ -30,10 +32,9 @@ impl EmbeddedEditor {
         if role.provider != Provider::Embedded {
             return Err(unavailable("the role's provider is not `embedded`"));
         }
-        let model = role
-            .model
-            .as_deref()
-            .ok_or_else(|| unavailable("no model configured: set editor.model to a GGUF path or known id"))?;
+        let model = role.model.as_deref().ok_or_else(|| {
+            unavailable("no model configured: set editor.model to a GGUF path or known id")
+        })?;
         let path = models::resolve_model(model, &config.models_dir);
         if !path.exists() && models::find_known(model).is_some() {
             return Err(unavailable(format!(
@@ -47,14 +48,12 @@ impl EmbeddedEditor {
             .unwrap_or("f16")
             .parse()
             .map_err(|e| unavailable(format!("editor.kv-type: {e}")))?;
-        Self::load_file(
-            LoadOptions {
-                path,
-                kv_type,
-                context_tokens: role.context,
-                vram_bytes: config.gpu_vram_bytes,
-            },
-        )
+        Self::load_file(LoadOptions {
+            path,
+            kv_type,
+            context_tokens: role.context,
+            vram_bytes: config.gpu_vram_bytes,
+        })
     }
 
     /// Loads a model file with explicit options.
@@ -105,7 +104,9 @@ impl Editor for EmbeddedEditor {
             grammar: options.grammar.clone().map(Grammar::Lark),
         };
         // block_on polls on this thread, so the caller's callback streams as tokens arrive.
-        let result = self.runtime.block_on(self.model.generate(&request, on_text));
+        let result = self
+            .runtime
+            .block_on(self.model.generate(&request, on_text));
         let generation = result.map_err(|e| RoleError::Failed {
             role: "editor".into(),
             reason: e.to_string(),

@@ -41,7 +41,11 @@ impl Researcher for RepoMapResearcher {
             })?;
         Ok(Research {
             map: found.map,
-            files: found.files.into_iter().map(|f| PathBuf::from(f.path)).collect(),
+            files: found
+                .files
+                .into_iter()
+                .map(|f| PathBuf::from(f.path))
+                .collect(),
             refs: found.refs.into_iter().map(|r| r.id).collect(),
         })
     }

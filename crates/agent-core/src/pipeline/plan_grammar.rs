@@ -27,8 +27,15 @@ fn quoted(text: &str) -> String {
 /// # Panics
 /// Panics if `files` is empty.
 pub fn plan_grammar(files: &[String]) -> String {
-    assert!(!files.is_empty(), "a local plan needs at least one candidate file");
-    let paths = files.iter().map(|f| quoted(f)).collect::<Vec<_>>().join(" | ");
+    assert!(
+        !files.is_empty(),
+        "a local plan needs at least one candidate file"
+    );
+    let paths = files
+        .iter()
+        .map(|f| quoted(f))
+        .collect::<Vec<_>>()
+        .join(" | ");
     let extra = MAX_ITEMS - 1;
     format!(
         "start: \"# Plan\\n\\n## Goal\\n\\n\" TEXT \"\\n\\n## Steps\\n\\n\" steps \"\\n## Files\\n\\n\" files \"\\n## Checks\\n\\n- \" TEXT \"\\n\"\n\

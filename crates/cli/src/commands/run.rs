@@ -63,7 +63,9 @@ pub fn run(args: RunArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             .with_context(|| format!("cannot read the request from {}", file.display()))?,
         (None, None) => anyhow::bail!("give the request with -m \"...\" or --message-file FILE"),
     };
-    execute(global, &args.common, |pipeline| pipeline.run(&request, &args.common.files))
+    execute(global, &args.common, |pipeline| {
+        pipeline.run(&request, &args.common.files)
+    })
 }
 
 /// Runs `aidx edit --plan`.
@@ -81,12 +83,19 @@ fn execute(
     let ctx = Context::load(global)?;
     let cwd = std::env::current_dir()?;
     let repo = EditRepo::discover(&cwd).context("aidx run needs a git repository")?;
-    let mut observer = Printer { quiet: common.json, streaming: false };
+    let mut observer = Printer {
+        quiet: common.json,
+        streaming: false,
+    };
     observer.phase(Phase::Edit, "loading the editor model");
     let mut editor = crate::roles::editor(&ctx)?;
     let mut interactive = Interactive;
     let mut auto = AutoApprove;
-    let reviewer: &mut dyn Reviewer = if common.yes { &mut auto } else { &mut interactive };
+    let reviewer: &mut dyn Reviewer = if common.yes {
+        &mut auto
+    } else {
+        &mut interactive
+    };
     let mut researcher = crate::roles::researcher(&ctx, repo.root());
     let mut planner = crate::roles::planner(&ctx, repo.root())?;
     let options = aidx_agent_core::pipeline::RunOptions {
@@ -169,21 +178,32 @@ impl Reviewer for Interactive {
         let stdin = std::io::stdin();
         if !stdin.is_terminal() {
             return ReviewDecision::Reject {
-                reason: "no terminal to review the diff on; pass --yes to approve non-interactively".into(),
+                reason:
+                    "no terminal to review the diff on; pass --yes to approve non-interactively"
+                        .into(),
             };
         }
         let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        let shown = if colour { git::render_colored(request.diff) } else { request.diff.to_string() };
+        let shown = if colour {
+            git::render_colored(request.diff)
+        } else {
+            request.diff.to_string()
+        };
         eprintln!("{shown}");
         eprintln!("--- commit message ---\n{}", request.commit_message);
-        eprint!("Apply these changes to {} file(s)? [y/N] ", request.files.len());
+        eprint!(
+            "Apply these changes to {} file(s)? [y/N] ",
+            request.files.len()
+        );
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
         let _ = stdin.lock().read_line(&mut answer);
         if matches!(answer.trim(), "y" | "Y" | "yes") {
             ReviewDecision::Approve
         } else {
-            ReviewDecision::Reject { reason: "rejected at review".into() }
+            ReviewDecision::Reject {
+                reason: "rejected at review".into(),
+            }
         }
     }
 }

@@ -1,0 +1,170 @@
+//! Constrained decoding with the real SmolLM2: every reply to ≥ 20 varied edit requests parses as
+//! SEARCH/REPLACE blocks for the file in play, and generation stops when the grammar completes.
+
+use aidx_agent_core::edit::{GrammarLimits, parse_search_replace, search_replace_grammar};
+use aidx_editor_local::engine::{
+    EmbeddedModel, FinishReason, GenerateRequest, Grammar, LoadOptions, Message, Role,
+};
+use aidx_editor_local::models::{default_models_dir, find_known};
+
+const SYSTEM: &str = "You edit code. Reply only with SEARCH/REPLACE blocks: the file path on its own line, \
+then <<<<<<< SEARCH, the exact lines to find, =======, the replacement lines, >>>>>>> REPLACE.";
+
+const CASES: &[(&str, &str, &str)] = &[
+    (
+        "calc.py",
+        "def add(a, b):\n    return a + b\n",
+        "Rename the function add to plus.",
+    ),
+    (
+        "calc.py",
+        "def sub(a, b):\n    return a - b\n",
+        "Add a docstring to sub.",
+    ),
+    (
+        "hello.py",
+        "print('hello')\n",
+        "Print 'hello world' instead.",
+    ),
+    (
+        "main.rs",
+        "fn main() {\n    println!(\"hi\");\n}\n",
+        "Make main print bye instead of hi.",
+    ),
+    (
+        "lib.rs",
+        "pub fn double(x: i32) -> i32 {\n    x * 2\n}\n",
+        "Make double take and return i64.",
+    ),
+    (
+        "app.js",
+        "function greet(name) {\n  return 'Hi ' + name;\n}\n",
+        "Use a template literal in greet.",
+    ),
+    (
+        "app.ts",
+        "export const limit = 10;\n",
+        "Change limit to 20.",
+    ),
+    (
+        "main.go",
+        "package main\n\nfunc main() {\n}\n",
+        "Add a comment above main.",
+    ),
+    (
+        "Main.java",
+        "class Main {\n  int x = 1;\n}\n",
+        "Rename field x to count.",
+    ),
+    (
+        "util.c",
+        "int max(int a, int b) { return a > b ? a : b; }\n",
+        "Add a min function next to max.",
+    ),
+    (
+        "README.md",
+        "# Project\n\nA tool.\n",
+        "Describe the project as a calculator.",
+    ),
+    (
+        "config.yml",
+        "port: 8080\nhost: localhost\n",
+        "Change the port to 9090.",
+    ),
+    (
+        "style.css",
+        "body {\n  color: red;\n}\n",
+        "Make the body text blue.",
+    ),
+    (
+        "script.sh",
+        "#!/bin/sh\necho start\n",
+        "Also echo done at the end.",
+    ),
+    ("math.py", "PI = 3.14\n", "Use a more precise value of PI."),
+    ("server.py", "DEBUG = True\n", "Turn DEBUG off."),
+    ("list.rb", "items = [1, 2, 3]\n", "Add 4 to the items."),
+    (
+        "Cargo.toml",
+        "[package]\nname = \"demo\"\nversion = \"0.1.0\"\n",
+        "Bump the version to 0.2.0.",
+    ),
+    (
+        "index.html",
+        "<h1>Title</h1>\n",
+        "Change the heading text to Welcome.",
+    ),
+    ("notes.txt", "todo: write tests\n", "Mark the todo as done."),
+    (
+        "greet.py",
+        "def greet():\n    return 'hi'\n",
+        "Return 'hello' from greet.",
+    ),
+    ("count.js", "let count = 0;\n", "Start count at 1."),
+];
+
+fn model_path() -> Option<std::path::PathBuf> {
+    let path = default_models_dir().join(find_known("smollm2-135m-instruct").unwrap().file_name);
+    if path.is_file() {
+        return Some(path);
+    }
+    assert!(
+        !aidx_e2e::require_real(),
+        "{} missing and AIDX_REQUIRE_REAL=1",
+        path.display()
+    );
+    eprintln!("SKIPPED: {} missing; run `aidx model pull`", path.display());
+    None
+}
+
+#[test]
+fn every_constrained_reply_is_a_parseable_edit() {
+    let Some(path) = model_path() else { return };
+    assert!(CASES.len() >= 20);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut options = LoadOptions::cpu(&path);
+        options.context_tokens = Some(2048);
+        let model = EmbeddedModel::load(options).await.expect("SmolLM2 loads");
+        let limits = GrammarLimits { max_blocks: 1, max_body_lines: 6, max_line_chars: 80 };
+        let mut total_tokens = 0;
+        for (i, (file, content, request)) in CASES.iter().enumerate() {
+            let grammar = search_replace_grammar(&[file], limits);
+            let budget = limits.max_chars(file.len());
+            let prompt = format!("{file}\n```\n{content}```\n\nRequest: {request}");
+            let generation = model
+                .generate(
+                    &GenerateRequest {
+                        messages: vec![
+                            Message { role: Role::System, content: SYSTEM.into() },
+                            Message { role: Role::User, content: prompt },
+                        ],
+                        max_new_tokens: budget,
+                        temperature: None,
+                        stop: vec![],
+                        grammar: Some(Grammar::Lark(grammar)),
+                    },
+                    &mut |_| {},
+                )
+                .await
+                .unwrap_or_else(|e| panic!("case {i} ({request}): {e}"));
+            let blocks = parse_search_replace(&generation.text, &[file])
+                .unwrap_or_else(|e| panic!("case {i} ({request}): unparseable reply {:?}: {e}", generation.text));
+            assert_eq!(blocks.len(), 1, "case {i}: {:?}", generation.text);
+            assert_eq!(blocks[0].path, *file, "case {i}");
+            assert_eq!(
+                generation.finish,
+                FinishReason::Stop,
+                "case {i}: generation must end when the grammar completes, not at the limit ({} tokens): {:?}",
+                generation.completion_tokens,
+                generation.text
+            );
+            assert!(generation.completion_tokens < budget, "case {i}");
+            total_tokens += generation.completion_tokens;
+        }
+        eprintln!("{} constrained replies, {total_tokens} completion tokens in all", CASES.len());
+    });
+}
