@@ -77,29 +77,12 @@ pub enum EngineError {
         /// The largest context that is safe.
         context_tokens: usize,
     },
-    /// The model would not fit the device: refused before loading.
-    #[error(
-        "{model} does not fit: weights {weights} + KV cache {kv} ({context} tokens, {kv_type}) + overhead {overhead} = {total} > {device} of {device_name}; try a smaller quantization (`aidx model quantize … --type q4_k_m`), a shorter context (`editor.context` / max-chat-history-tokens), `editor.kv-type: q8_0`, or offloading to a server (`editor.provider: openai-compatible`)"
-    )]
+    /// The model would not fit the device: refused before loading. The message gives the
+    /// budget's terms and what to change.
+    #[error("{message}")]
     OverBudget {
-        /// The model file.
-        model: String,
-        /// Weights, formatted.
-        weights: String,
-        /// KV cache, formatted.
-        kv: String,
-        /// Context tokens.
-        context: u64,
-        /// KV dtype.
-        kv_type: KvType,
-        /// Overhead, formatted.
-        overhead: String,
-        /// Total, formatted.
-        total: String,
-        /// Device memory, formatted.
-        device: String,
-        /// What the device is.
-        device_name: &'static str,
+        /// The whole explanation.
+        message: String,
     },
     /// The budget's inputs could not be read.
     #[error("{0}")]
@@ -281,19 +264,21 @@ pub fn preflight_load(
         );
     }
     if !result.fits {
+        let device_name = match device {
+            DeviceKind::Cpu => "available system RAM",
+            DeviceKind::Gpu => "GPU memory (gpu.vram)",
+        };
         return Err(EngineError::OverBudget {
-            model: path.display().to_string(),
-            weights: budget::gib(result.weights_bytes),
-            kv: budget::gib(result.kv_bytes),
-            context: result.context_tokens,
-            kv_type,
-            overhead: budget::gib(result.overhead_bytes),
-            total: budget::gib(result.total_bytes),
-            device: budget::gib(result.device_bytes),
-            device_name: match device {
-                DeviceKind::Cpu => "available system RAM",
-                DeviceKind::Gpu => "GPU memory (gpu.vram)",
-            },
+            message: format!(
+                "{model} does not fit: weights {weights} + KV cache {kv} ({context} tokens, {kv_type}) + overhead {overhead} = {total} > {device_bytes} of {device_name}; try a smaller quantization (`aidx model quantize … --type q4_k_m`), a shorter context (`editor.context` / max-chat-history-tokens), `editor.kv-type: q8_0`, or offloading to a server (`editor.provider: openai-compatible`)",
+                model = path.display(),
+                weights = budget::gib(result.weights_bytes),
+                kv = budget::gib(result.kv_bytes),
+                context = result.context_tokens,
+                overhead = budget::gib(result.overhead_bytes),
+                total = budget::gib(result.total_bytes),
+                device_bytes = budget::gib(result.device_bytes),
+            ),
         });
     }
     let context_tokens = result.context_tokens;

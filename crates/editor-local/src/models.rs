@@ -202,12 +202,10 @@ pub fn resolve_model(model: &str, models_dir: &Path) -> PathBuf {
     if let Some(known) = find_known(model) {
         return models_dir.join(known.file_name);
     }
-    let path = if let Some(rest) = model.strip_prefix("~/") {
-        dirs::home_dir().unwrap_or_default().join(rest)
-    } else {
-        PathBuf::from(model)
-    };
-    path
+    match model.strip_prefix("~/") {
+        Some(rest) => dirs::home_dir().unwrap_or_default().join(rest),
+        None => PathBuf::from(model),
+    }
 }
 
 /// What `pull` did.
@@ -459,16 +457,14 @@ pub async fn pull_from_hub(
         written += chunk.len() as u64;
     }
     let actual = hex::encode(hasher.finalize());
-    if let Some(expected) = sha256 {
-        if !expected.eq_ignore_ascii_case(&actual) {
-            return Err(PullError::Checksum {
-                file: file.into(),
-                expected: expected.into(),
-                actual,
-                expected_size: 0,
-                actual_size: written,
-            });
-        }
+    if let Some(expected) = sha256.filter(|e| !e.eq_ignore_ascii_case(&actual)) {
+        return Err(PullError::Checksum {
+            file: file.into(),
+            expected: expected.into(),
+            actual,
+            expected_size: 0,
+            actual_size: written,
+        });
     }
     out.persist(&target).map_err(|e| PullError::Io {
         context: format!("moving the model into {}", target.display()),

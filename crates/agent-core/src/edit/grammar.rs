@@ -45,6 +45,8 @@ fn lark_string(text: &str) -> String {
             '\\' => out.push_str("\\\\"),
             '"' => out.push_str("\\\""),
             '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
             c => out.push(c),
         }
     }
@@ -80,6 +82,79 @@ pub fn search_replace_grammar(paths: &[&str], limits: GrammarLimits) -> String {
     )
 }
 
+/// Files with more distinct lines than this get a free-form SEARCH body instead of one limited
+/// to their real lines (the grammar would grow too large to be worth it).
+pub const MAX_GRAMMAR_LINES: usize = 2000;
+
+/// One file the Editor may edit, for [`search_replace_grammar_for_files`].
+#[derive(Debug, Clone, Copy)]
+pub struct GrammarFile<'a> {
+    /// Repository-relative path.
+    pub path: &'a str,
+    /// The file's current text; `None` for a file the plan creates.
+    pub text: Option<&'a str>,
+}
+
+/// Like [`search_replace_grammar`], but each SEARCH line must be a line that really is in that
+/// file (and a new file's SEARCH is empty). A weak model then cannot invent or copy placeholder
+/// lines; the order of lines is still its own, so a non-contiguous SEARCH fails to apply and is
+/// reflected back as usual.
+pub fn search_replace_grammar_for_files(
+    files: &[GrammarFile<'_>],
+    limits: GrammarLimits,
+) -> String {
+    assert!(
+        !files.is_empty(),
+        "a constrained edit needs at least one path"
+    );
+    let line = format!("[^\\n]{{0,{}}}\\n", limits.max_line_chars);
+    let n = limits.max_body_lines;
+    let extra_blocks = limits.max_blocks.saturating_sub(1);
+    let mut rules = String::new();
+    let mut blocks = Vec::new();
+    for (i, file) in files.iter().enumerate() {
+        blocks.push(format!("block_{i}"));
+        let head = format!("{} \"\\n<<<<<<< SEARCH\\n\"", lark_string(file.path));
+        match file.text {
+            None => rules.push_str(&format!("block_{i}: {head} \"=======\\n\" replace_body\n")),
+            Some(text) => {
+                let mut distinct: Vec<&str> = Vec::new();
+                for l in text.lines() {
+                    if !l.trim().is_empty()
+                        && l.len() <= limits.max_line_chars
+                        && !distinct.contains(&l)
+                    {
+                        distinct.push(l);
+                    }
+                }
+                if distinct.is_empty() || distinct.len() > MAX_GRAMMAR_LINES {
+                    rules.push_str(&format!("block_{i}: {head} search_body replace_body\n"));
+                } else {
+                    let alternatives = distinct
+                        .iter()
+                        .map(|l| lark_string(&format!("{l}\n")))
+                        .collect::<Vec<_>>()
+                        .join(" | ");
+                    rules.push_str(&format!(
+                        "block_{i}: {head} lines_{i} \"=======\\n\" replace_body\n\
+                         lines_{i}: line_{i}{{1,{n}}}\n\
+                         line_{i}: {alternatives}\n"
+                    ));
+                }
+            }
+        }
+    }
+    format!(
+        "// Built by aidx for one request: SEARCH lines are the files' real lines, bodies bounded.\n\
+         start: block (\"\\n\" block){{0,{extra_blocks}}}\n\
+         block: {}\n\
+         {rules}\
+         search_body[lazy]: /({line}){{0,{n}}}=======\\n/\n\
+         replace_body[lazy]: /({line}){{0,{n}}}>>>>>>> REPLACE/\n",
+        blocks.join(" | ")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +165,32 @@ mod tests {
         assert!(g.contains(r#"path: "src/a \"b\".rs" | "c.py""#), "{g}");
         assert!(g.contains("{0,12}"));
         assert!(g.contains("{0,1}"), "two blocks at most: {g}");
+    }
+
+    #[test]
+    fn search_lines_are_limited_to_the_files_lines() {
+        let g = search_replace_grammar_for_files(
+            &[
+                GrammarFile {
+                    path: "calc.py",
+                    text: Some("def add(a, b):\n    return a + b\n\n"),
+                },
+                GrammarFile {
+                    path: "new.py",
+                    text: None,
+                },
+            ],
+            GrammarLimits::default(),
+        );
+        assert!(
+            g.contains(r#"line_0: "def add(a, b):\n" | "    return a + b\n""#),
+            "{g}"
+        );
+        assert!(
+            g.contains(r#"block_1: "new.py" "\n<<<<<<< SEARCH\n" "=======\n" replace_body"#),
+            "{g}"
+        );
+        assert!(g.contains("block: block_0 | block_1"), "{g}");
     }
 
     #[test]

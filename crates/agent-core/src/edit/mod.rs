@@ -23,7 +23,10 @@ pub use apply::{
 };
 pub use block::EditBlock;
 pub use closest::{ClosestLines, closest_lines};
-pub use grammar::{GrammarLimits, search_replace_grammar};
+pub use grammar::{
+    GrammarFile, GrammarLimits, MAX_GRAMMAR_LINES, search_replace_grammar,
+    search_replace_grammar_for_files,
+};
 pub use matching::{MatchError, apply_block_to_text};
 pub use parse::{ParseError, parse_search_replace};
 pub use reflection::reflection_message;

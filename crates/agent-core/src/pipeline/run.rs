@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
-use crate::edit::{EditFormat, GrammarLimits, search_replace_grammar};
+use crate::edit::{EditFormat, GrammarFile, GrammarLimits, search_replace_grammar_for_files};
 use crate::gate::{
     EditorBudget, EditorTokens, HistoryGate, MESSAGE_OVERHEAD_TOKENS, fit_editor_prompt,
 };
@@ -336,11 +336,24 @@ impl<'a> Pipeline<'a> {
 
         let files_in_play: Vec<String> =
             fitted.input.files.iter().map(|f| f.path.clone()).collect();
-        let paths: Vec<&str> = files_in_play.iter().map(String::as_str).collect();
+        // The grammar limits SEARCH lines to each file's real current lines (full text, read
+        // again: an excerpt in the prompt still allows any real line).
+        let current: Vec<Option<String>> = files_in_play
+            .iter()
+            .map(|p| std::fs::read_to_string(self.repo.root().join(p)).ok())
+            .collect();
+        let grammar_files: Vec<GrammarFile<'_>> = files_in_play
+            .iter()
+            .zip(&current)
+            .map(|(path, text)| GrammarFile {
+                path,
+                text: text.as_deref(),
+            })
+            .collect();
         let grammar = (format == EditFormat::SearchReplace
             && self.editor.supports_grammar()
-            && !paths.is_empty())
-        .then(|| search_replace_grammar(&paths, self.options.grammar_limits));
+            && !grammar_files.is_empty())
+        .then(|| search_replace_grammar_for_files(&grammar_files, self.options.grammar_limits));
         let step = EditStep {
             editor: &mut *self.editor,
             repo: self.repo,
