@@ -17,5 +17,10 @@ git -C "$sample" -c user.name=demo -c user.email=demo@example.invalid commit -qm
 cd "$sample"
 echo "== aidx config (in $sample)"
 "$aidx" config
+echo "== aidx map"
+"$aidx" map --tokens 256 --stats
+echo "== aidx run (fully local: SmolLM2 plans and edits; a 135M model often fails to edit, and says so)"
+"$aidx" run -m "Add a function mul(a, b) that returns a * b to calc.py" --file calc.py --yes || echo "(the run ended without a commit: see the report above)"
+git --no-pager log --oneline | head -3
 echo "== aidx chat (embedded SmolLM2, greedy)"
 "$aidx" chat --max-tokens 64 "In one sentence: what does a function called add(a, b) in Python do?"

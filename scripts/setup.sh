@@ -14,8 +14,11 @@ if ((${#need_apt[@]})); then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
+# Build with the test suite's feature set (one build serves both the set-up and the tests).
+echo "setup: building aidx and the tests"
+cargo test --workspace --no-run --quiet
 echo "setup: models (aidx model pull --all)"
-cargo run --quiet -p aidx-cli -- model pull --all
+"$CARGO_TARGET_DIR/debug/aidx" model pull --all
 
 if [[ "${AIDX_SKIP_LLAMA_CPP:-0}" != 1 && -x scripts/build-llama-cpp.sh ]]; then
   echo "setup: llama.cpp (scripts/build-llama-cpp.sh)"

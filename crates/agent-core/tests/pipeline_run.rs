@@ -6,7 +6,7 @@ mod pipeline_support;
 
 use std::path::PathBuf;
 
-use aidx_agent_core::edit::{GrammarLimits, search_replace_grammar};
+use aidx_agent_core::edit::{GrammarFile, GrammarLimits, search_replace_grammar_for_files};
 use aidx_agent_core::git::{EditRepo, validate_commit_message};
 use aidx_agent_core::pipeline::{AutoApprove, Pipeline, PipelineError, RunOptions, RunStatus};
 use git_support::TestRepo;
@@ -535,7 +535,14 @@ fn grammar_is_requested_only_from_editors_that_support_it() {
         let options = &editor.options[0];
         assert_eq!(options.grammar.is_some(), supports);
         if supports {
-            let expected = search_replace_grammar(&["src/greet.py"], GrammarLimits::default());
+            // SEARCH lines are limited to the file's real lines (read from disk at edit time).
+            let expected = search_replace_grammar_for_files(
+                &[GrammarFile {
+                    path: "src/greet.py",
+                    text: Some(GREET),
+                }],
+                GrammarLimits::default(),
+            );
             assert_eq!(options.grammar.as_deref(), Some(expected.as_str()));
         }
         assert_eq!(options.max_tokens, 512);

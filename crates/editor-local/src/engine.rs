@@ -527,7 +527,7 @@ impl EmbeddedModel {
                 context_tokens: self.context_tokens,
             });
         }
-        let mut builder = RequestBuilder::new().set_sampler_max_len(request.max_new_tokens);
+        let mut builder = RequestBuilder::new();
         for m in &request.messages {
             builder = builder.add_message(role(m.role), &m.content);
         }
@@ -555,6 +555,8 @@ impl EmbeddedModel {
             }
             builder = builder.set_sampler_stop_toks(StopTokens::Ids(stop_ids));
         }
+        // Last: `set_deterministic_sampler` replaces all sampling parameters, max_len included.
+        builder = builder.set_sampler_max_len(request.max_new_tokens);
         let started = Instant::now();
         let streamed = std::panic::AssertUnwindSafe(self.stream(builder, on_text, &request.stop))
             .catch_unwind()

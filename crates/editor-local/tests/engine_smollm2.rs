@@ -74,6 +74,18 @@ fn smollm2_generates_greedily_and_bounds_its_context() {
         let again = model.generate(&request, &mut |_| {}).await.unwrap();
         assert_eq!(again.text, generation.text, "greedy decoding is deterministic");
 
+        // 1b. The new-token limit holds, with the reason reported.
+        let limited = GenerateRequest {
+            messages: user("Write a long story about a dragon."),
+            max_new_tokens: 4,
+            temperature: None,
+            stop: vec![],
+            grammar: None,
+        };
+        let cut = model.generate(&limited, &mut |_| {}).await.unwrap();
+        assert!(cut.completion_tokens <= 4, "{} tokens for a limit of 4", cut.completion_tokens);
+        assert_eq!(cut.finish, FinishReason::Length);
+
         // 2. The prompt count the engine reports equals ours (same tokenizer and template).
         let counted = model.count_prompt_tokens(&request.messages).await.unwrap();
         assert_eq!(counted, generation.prompt_tokens);

@@ -71,15 +71,23 @@ pub fn search_replace_grammar(paths: &[&str], limits: GrammarLimits) -> String {
         .join(" | ");
     let line = format!("[^\\n]{{0,{}}}\\n", limits.max_line_chars);
     let n = limits.max_body_lines;
-    let extra_blocks = limits.max_blocks.saturating_sub(1);
+    let start = start_rule(limits.max_blocks);
     format!(
         "// Built by aidx for one request: paths limited to the files in play, bodies bounded.\n\
-         start: block (\"\\n\" block){{0,{extra_blocks}}}\n\
+         {start}\
          block: path \"\\n<<<<<<< SEARCH\\n\" search_body replace_body\n\
          path: {path_alternatives}\n\
          search_body[lazy]: /({line}){{0,{n}}}=======\\n/\n\
          replace_body[lazy]: /({line}){{0,{n}}}>>>>>>> REPLACE/\n"
     )
+}
+
+/// The `start` rule for at most `max_blocks` blocks (llguidance rejects a `{0,0}` range).
+fn start_rule(max_blocks: usize) -> String {
+    match max_blocks.saturating_sub(1) {
+        0 => "start: block\n".to_string(),
+        extra => format!("start: block (\"\\n\" block){{0,{extra}}}\n"),
+    }
 }
 
 /// Files with more distinct lines than this get a free-form SEARCH body instead of one limited
@@ -109,7 +117,7 @@ pub fn search_replace_grammar_for_files(
     );
     let line = format!("[^\\n]{{0,{}}}\\n", limits.max_line_chars);
     let n = limits.max_body_lines;
-    let extra_blocks = limits.max_blocks.saturating_sub(1);
+    let start = start_rule(limits.max_blocks);
     let mut rules = String::new();
     let mut blocks = Vec::new();
     for (i, file) in files.iter().enumerate() {
@@ -146,7 +154,7 @@ pub fn search_replace_grammar_for_files(
     }
     format!(
         "// Built by aidx for one request: SEARCH lines are the files' real lines, bodies bounded.\n\
-         start: block (\"\\n\" block){{0,{extra_blocks}}}\n\
+         {start}\
          block: {}\n\
          {rules}\
          search_body[lazy]: /({line}){{0,{n}}}=======\\n/\n\
