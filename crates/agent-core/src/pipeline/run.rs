@@ -147,6 +147,15 @@ impl<'a> Pipeline<'a> {
             }
         };
 
+        // Files the user added are relevant by definition, even where the map leaves them out.
+        let mut research = research;
+        for file in &chat_files {
+            let path = PathBuf::from(file);
+            if !research.files.contains(&path) {
+                research.files.push(path);
+            }
+        }
+
         stop_if_interrupted()?;
         let plan = self.plan(request, &research, &mut report)?;
         stop_if_interrupted()?;
