@@ -38,7 +38,8 @@ impl GrammarLimits {
     }
 }
 
-fn lark_string(text: &str) -> String {
+/// `text` as a Lark string literal.
+pub(crate) fn lark_string(text: &str) -> String {
     let mut out = String::from("\"");
     for ch in text.chars() {
         match ch {

@@ -23,6 +23,7 @@ pub use apply::{
 };
 pub use block::EditBlock;
 pub use closest::{ClosestLines, closest_lines};
+pub(crate) use grammar::lark_string;
 pub use grammar::{
     GrammarFile, GrammarLimits, MAX_GRAMMAR_LINES, search_replace_grammar,
     search_replace_grammar_for_files,

@@ -3,6 +3,7 @@
 //! The text lives in `prompts/reflection*.md`; this module only fills in the placeholders.
 
 use super::apply::{BlockFailure, EditOutcome};
+use crate::pipeline::template::fill;
 
 const MESSAGE: &str = include_str!("prompts/reflection.md");
 const FAILURE: &str = include_str!("prompts/reflection_failure.md");
@@ -72,46 +73,4 @@ fn describe_failure(failure: &BlockFailure) -> String {
             ("closest", &closest),
         ],
     )
-}
-
-/// Replaces each `{name}` in `template` once, in a single pass (inserted text is not rescanned).
-fn fill(template: &str, values: &[(&str, &str)]) -> String {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        let known = after.find('}').and_then(|close| {
-            let name = &after[..close];
-            values
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| (close, *v))
-        });
-        match known {
-            Some((close, value)) => {
-                out.push_str(value);
-                rest = &after[close + 1..];
-            }
-            None => {
-                out.push('{');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::fill;
-
-    #[test]
-    fn fill_does_not_rescan_inserted_text() {
-        assert_eq!(
-            fill("a {x} {y} {z}", &[("x", "{y}"), ("y", "2")]),
-            "a {y} 2 {z}"
-        );
-    }
 }

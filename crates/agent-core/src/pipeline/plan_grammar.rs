@@ -4,23 +4,11 @@
 //! [`plan_grammar_max_chars`] characters, so it finishes inside that many tokens.
 
 /// Lines in each list section, at most.
+use crate::edit::lark_string;
+
 const MAX_ITEMS: usize = 4;
 /// Characters per free-text line, at most.
 const MAX_LINE: usize = 160;
-
-fn quoted(text: &str) -> String {
-    let mut out = String::from("\"");
-    for ch in text.chars() {
-        match ch {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
 
 /// The Lark grammar for a local plan naming only `files` (repository-relative paths).
 ///
@@ -33,7 +21,7 @@ pub fn plan_grammar(files: &[String]) -> String {
     );
     let paths = files
         .iter()
-        .map(|f| quoted(f))
+        .map(|f| lark_string(f))
         .collect::<Vec<_>>()
         .join(" | ");
     let extra = MAX_ITEMS - 1;
