@@ -17,7 +17,8 @@ use crate::extract::{FileTags, SkipReason, TagKind};
 use crate::lang::{Lang, queries_fingerprint};
 
 const MAGIC: &[u8; 8] = b"AIDXRMAP";
-const FORMAT_VERSION: u32 = 1;
+// 2: generated-file markers are matched ignoring case, and more of them (extract.rs).
+const FORMAT_VERSION: u32 = 2;
 const HEADER_LEN: usize = 8 + 4 + 8 + 8 + 8;
 /// File name of the tags index inside the cache directory.
 pub const TAGS_FILE: &str = "repo-map-tags.bin";
@@ -43,6 +44,11 @@ impl Interner {
     pub(crate) fn get(&self, id: u32) -> &str {
         let (start, len) = self.spans[id as usize];
         &self.text[start as usize..(start + len) as usize]
+    }
+
+    /// Drops the lookup table (rebuilt on the next [`Interner::intern`]), to hold less memory.
+    pub(crate) fn drop_lookup(&mut self) {
+        self.lookup = None;
     }
 
     pub(crate) fn intern(&mut self, s: &str) -> u32 {
@@ -115,6 +121,19 @@ impl StoredTags {
         }
     }
 
+    /// Renumbers names interned in `local` (as [`StoredTags::from_tags`] left them) into `global`.
+    pub(crate) fn reintern(&mut self, local: &Interner, global: &mut Interner) {
+        let ids: Vec<u32> = (0..local.len() as u32)
+            .map(|i| global.intern(local.get(i)))
+            .collect();
+        self.defs
+            .iter_mut()
+            .for_each(|d| d.ident = ids[d.ident as usize]);
+        self.refs
+            .iter_mut()
+            .for_each(|(i, _)| *i = ids[*i as usize]);
+    }
+
     pub(crate) fn signature(&self, def: &StoredDef) -> &str {
         &self.sigs[def.sig.0 as usize..(def.sig.0 + def.sig.1) as usize]
     }
@@ -145,6 +164,10 @@ pub(crate) struct Index {
     pub written_at_ns: i64,
     pub idents: Interner,
     pub files: BTreeMap<String, FileEntry>,
+    /// Bumped whenever identifiers are renumbered, so rankings kept in memory are not mapped onto
+    /// the wrong names.
+    #[serde(skip)]
+    pub generation: u64,
 }
 
 /// Modification times this close to the last save are not trusted on their own.
@@ -183,6 +206,7 @@ impl Index {
             }
         }
         self.idents = fresh;
+        self.generation += 1;
     }
 }
 

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use tree_sitter::Query;
 
 use crate::RepoMapError;
+use crate::matcher::Matcher;
 
 /// A language the repo map can extract tags from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -132,6 +133,17 @@ impl Lang {
             language: self.name(),
             message: message.clone(),
         })
+    }
+}
+
+impl Lang {
+    /// The bundled tags query compiled for the direct matcher, or `None` where it uses more of the
+    /// query language than the matcher supports (tree-sitter's engine runs it then).
+    pub(crate) fn tags_matcher(self) -> Option<&'static Matcher> {
+        static MATCHERS: [OnceLock<Option<Matcher>>; 11] = [const { OnceLock::new() }; 11];
+        MATCHERS[self as usize]
+            .get_or_init(|| Matcher::compile(&self.grammar(), self.tags_query_source()))
+            .as_ref()
     }
 }
 

@@ -26,13 +26,17 @@ mod extract;
 mod graph;
 mod ident;
 mod lang;
+mod matcher;
 mod render;
 mod repomap;
 mod tokens;
 mod walk;
 
 pub use error::RepoMapError;
-pub use extract::{Definition, FileTags, SkipReason, TagKind, content_skip_reason, extract_tags};
+pub use extract::{
+    Definition, FileTags, SkipReason, TagKind, content_skip_reason, extract_tags,
+    extract_tags_with_query_engine,
+};
 pub use ident::{Mentions, identifier_words, split_identifier};
 pub use lang::Lang;
 pub use render::{ELISION, LINE_MARK};

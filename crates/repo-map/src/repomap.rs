@@ -1,6 +1,6 @@
 //! The Researcher: walks, parses (or reuses the cache), ranks and renders a repository map.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -9,8 +9,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::RepoMapError;
-use crate::cache::{self, Index, LoadProblem, Outcome, RankCache, StoredTags};
-use crate::extract::{SkipReason, content_skip_reason, extract_tags};
+use crate::cache::{self, Index, Interner, LoadProblem, Outcome, RankCache, StoredTags};
+use crate::extract::{SkipReason, extract_tags, utf8_skip_reason};
 use crate::graph::{Graph, Layout, ident_weight};
 use crate::ident::Mentions;
 use crate::render::{Candidate, render_within_budget};
@@ -184,6 +184,18 @@ struct State {
     index_dirty: bool,
     /// The ranking cache changed since it was last written.
     ranks_dirty: bool,
+    /// The last ranking and the layout it ranks, to start the next ranking from.
+    last_rank: Option<LastRank>,
+}
+
+/// A ranking kept in memory between requests.
+struct LastRank {
+    /// Hash of the request, chat files and mentioned names it was seeded with.
+    seeds: u64,
+    /// [`Index::generation`] when it was computed.
+    generation: u64,
+    layout: Layout,
+    ranks: Vec<f64>,
 }
 
 /// Runs that parse more files than this write the cache at once; smaller updates are written by
@@ -378,48 +390,61 @@ impl RepoMap {
     ) -> Result<bool, RepoMapError> {
         let limit_ms = self.options.parse_timeout.as_millis() as u64;
         let racy_after = index.written_at_ns.saturating_sub(cache::RACY_WINDOW_NS);
+        // The walk and the index are both sorted by path: one merge pass finds new, changed and
+        // deleted files without a lookup per file.
         let mut to_check: Vec<&WalkedFile> = Vec::new();
-        for file in files {
-            match index.files.get(&file.rel) {
-                Some(entry)
-                    if entry.size == file.size
+        let mut gone: Vec<String> = Vec::new();
+        let mut walked = files.iter().peekable();
+        for (path, entry) in &index.files {
+            while let Some(file) = walked.next_if(|f| f.rel < *path) {
+                to_check.push(file);
+            }
+            match walked.next_if(|f| f.rel == *path) {
+                Some(file) => {
+                    let trusted = entry.size == file.size
                         && entry.mtime_ns == file.mtime_ns
                         && file.mtime_ns != 0
                         && file.mtime_ns < racy_after
-                        && !retry_timeout(&entry.outcome, limit_ms) => {}
-                _ => to_check.push(file),
+                        && !retry_timeout(&entry.outcome, limit_ms);
+                    if !trusted {
+                        to_check.push(file);
+                    }
+                }
+                None => gone.push(path.clone()),
             }
         }
-        let walked: BTreeSet<&str> = files.iter().map(|f| f.rel.as_str()).collect();
-        let before = index.files.len();
-        index.files.retain(|path, _| walked.contains(path.as_str()));
-        let mut changed = index.files.len() != before;
+        to_check.extend(walked);
+        let mut changed = !gone.is_empty();
+        for path in gone {
+            index.files.remove(&path);
+        }
 
         if !to_check.is_empty() {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .map_err(|e| RepoMapError::Threads {
-                    threads,
-                    message: e.to_string(),
-                })?;
             let done = std::sync::atomic::AtomicUsize::new(0);
             let total = to_check.len();
             let timeout = self.options.parse_timeout;
             let old = &index.files;
-            let results: Vec<Checked> = pool.install(|| {
-                to_check
-                    .par_iter()
-                    .map(|file| {
-                        let r = check_file(file, old.get(&file.rel), timeout, limit_ms);
-                        if let Some(report) = &self.progress {
-                            let done = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                            report(Progress { done, total });
-                        }
-                        r
-                    })
-                    .collect()
-            });
+            let check = |file: &&WalkedFile| {
+                let r = check_file(file, old.get(&file.rel), timeout, limit_ms);
+                if let Some(report) = &self.progress {
+                    let done = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                    report(Progress { done, total });
+                }
+                r
+            };
+            // A single file (the common edit) is checked here rather than on a new thread pool.
+            let results: Vec<Checked> = if total == 1 {
+                to_check.iter().map(check).collect()
+            } else {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .map_err(|e| RepoMapError::Threads {
+                        threads,
+                        message: e.to_string(),
+                    })?;
+                pool.install(|| to_check.par_iter().map(check).collect())
+            };
             for (file, checked) in to_check.iter().zip(results) {
                 changed |= !matches!(checked, Checked::Same { .. });
                 match checked {
@@ -434,10 +459,14 @@ impl RepoMap {
                             entry.content_hash = content_hash;
                         }
                     }
-                    Checked::Parsed { content_hash, tags } => {
+                    Checked::Parsed {
+                        content_hash,
+                        tags_hash,
+                        mut stored,
+                        names,
+                    } => {
                         stats.files_parsed += 1;
-                        let tags_hash = tags.fingerprint();
-                        let stored = StoredTags::from_tags(file.lang, &tags, &mut index.idents);
+                        stored.reintern(&names, &mut index.idents);
                         index.files.insert(
                             file.rel.clone(),
                             cache::FileEntry {
@@ -506,17 +535,25 @@ impl RepoMap {
         mut stats: MapStats,
     ) -> Research {
         let started = Instant::now();
+        let seeds = {
+            let mut h = xxhash_rust::xxh3::Xxh3::new();
+            h.update(request.as_bytes());
+            for p in chat_files {
+                h.update(&[0]);
+                h.update(p.as_os_str().as_encoded_bytes());
+            }
+            for m in mentioned {
+                h.update(&[1]);
+                h.update(m.as_bytes());
+            }
+            h.digest()
+        };
         let layout = Layout::new(index);
-        let file_pos: HashMap<&str, usize> = layout
-            .files
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.as_str(), i))
-            .collect();
+        // Layout files are sorted by path.
         let chat: BTreeSet<usize> = chat_files
             .iter()
             .filter_map(|p| self.relative(p))
-            .filter_map(|rel| file_pos.get(rel.as_str()).copied())
+            .filter_map(|rel| layout.files.binary_search(&rel).ok())
             .collect();
         let mentions = Mentions::new(request, mentioned);
         let mentioned_idents: Vec<bool> = (0..index.idents.len() as u32)
@@ -580,24 +617,30 @@ impl RepoMap {
                 r.clone()
             }
             _ => {
-                let weights: Vec<f64> = (0..index.idents.len() as u32)
-                    .into_par_iter()
-                    .map(|ident| {
-                        let definers = layout.definers[ident as usize];
-                        if definers == 0 {
-                            return 0.0;
-                        }
-                        ident_weight(
+                // Weights of referenced, defined names, computed on first use.
+                let mut weights = vec![f64::NAN; index.idents.len()];
+                let mut weight_of = |ident: u32| {
+                    let w = &mut weights[ident as usize];
+                    if w.is_nan() {
+                        *w = ident_weight(
                             index.idents.get(ident),
-                            definers,
+                            layout.definers[ident as usize],
                             mentioned_idents[ident as usize],
-                        )
-                    })
-                    .collect();
+                        );
+                    }
+                    *w
+                };
                 let build_started = Instant::now();
-                let graph = Graph::build(index, &layout, &|ident| weights[ident as usize]);
+                let graph = Graph::build(index, &layout, &mut weight_of);
                 let built = build_started.elapsed();
-                let ranks = graph.pagerank(&personal, layout.files.len());
+                // After an edit in this session (same seeds), start from the previous ranking: it
+                // converges in a few iterations instead of ~20.
+                let start = state
+                    .last_rank
+                    .as_ref()
+                    .filter(|l| l.seeds == seeds && l.generation == index.generation)
+                    .and_then(|l| layout.start_from(&l.layout, &l.ranks));
+                let ranks = graph.pagerank(&personal, layout.files.len(), start);
                 tracing::debug!(
                     "graph built in {built:?}, ranked in {:?}",
                     build_started.elapsed() - built
@@ -690,6 +733,12 @@ impl RepoMap {
             })
             .collect();
         stats.render_ms = started.elapsed().as_millis() as u64;
+        state.last_rank = Some(LastRank {
+            seeds,
+            generation: index.generation,
+            layout,
+            ranks,
+        });
         Research {
             map: rendered.text,
             tokens: rendered.tokens,
@@ -727,9 +776,13 @@ fn retry_timeout(outcome: &Outcome, limit_ms: u64) -> bool {
 enum Checked {
     /// Content unchanged since the cache entry (only the metadata moved).
     Same { content_hash: u64 },
+    /// Parsed: the tags, with names numbered in a per-file table (`names`) so the conversion runs on
+    /// the worker threads and only the interning is left for the merge.
     Parsed {
         content_hash: u64,
-        tags: crate::extract::FileTags,
+        tags_hash: u64,
+        stored: StoredTags,
+        names: Interner,
     },
     Skipped {
         content_hash: u64,
@@ -743,28 +796,70 @@ fn check_file(
     timeout: Duration,
     limit_ms: u64,
 ) -> Checked {
-    let Ok(bytes) = std::fs::read(&file.abs) else {
-        return Checked::Skipped {
-            content_hash: 0,
-            reason: SkipReason::Unreadable,
-        };
-    };
-    let content_hash = xxhash_rust::xxh3::xxh3_64(&bytes);
+    thread_local! {
+        /// Each worker reads into the same buffer: no large allocation per file.
+        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    BUFFER.with(|buffer| {
+        let mut bytes = buffer.borrow_mut();
+        bytes.clear();
+        let read = std::fs::File::open(&file.abs)
+            .and_then(|mut f| std::io::Read::read_to_end(&mut f, &mut bytes));
+        if read.is_err() {
+            return Checked::Skipped {
+                content_hash: 0,
+                reason: SkipReason::Unreadable,
+            };
+        }
+        let checked = check_content(file, &bytes, cached, timeout, limit_ms);
+        // Keep at most a few MiB per thread between files.
+        if bytes.capacity() > 4 << 20 {
+            *bytes = Vec::new();
+        }
+        checked
+    })
+}
+
+fn check_content(
+    file: &WalkedFile,
+    bytes: &[u8],
+    cached: Option<&cache::FileEntry>,
+    timeout: Duration,
+    limit_ms: u64,
+) -> Checked {
+    let content_hash = xxhash_rust::xxh3::xxh3_64(bytes);
     if let Some(entry) = cached
         && entry.content_hash == content_hash
         && !retry_timeout(&entry.outcome, limit_ms)
     {
         return Checked::Same { content_hash };
     }
-    if let Some(reason) = content_skip_reason(&bytes) {
+    // One UTF-8 validation serves both the binary check and the parse.
+    let Ok(source) = std::str::from_utf8(bytes) else {
+        return Checked::Skipped {
+            content_hash,
+            reason: SkipReason::Binary,
+        };
+    };
+    if let Some(reason) = utf8_skip_reason(bytes) {
         return Checked::Skipped {
             content_hash,
             reason,
         };
     }
-    let source = String::from_utf8(bytes).unwrap_or_default();
-    match extract_tags(file.lang, &source, timeout) {
-        Ok(tags) => Checked::Parsed { content_hash, tags },
+    match extract_tags(file.lang, source, timeout) {
+        Ok(tags) => {
+            let mut names = Interner::default();
+            let stored = StoredTags::from_tags(file.lang, &tags, &mut names);
+            // Only the names are needed until the merge, not their lookup table.
+            names.drop_lookup();
+            Checked::Parsed {
+                content_hash,
+                tags_hash: tags.fingerprint(),
+                stored,
+                names,
+            }
+        }
         Err(reason) => Checked::Skipped {
             content_hash,
             reason,

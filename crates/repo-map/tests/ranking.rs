@@ -148,3 +148,40 @@ fn chunk_ids_name_path_line_and_content() {
         .unwrap();
     assert_ne!(c.id, c2.id);
 }
+
+#[test]
+fn re_ranking_after_an_edit_matches_a_fresh_ranking() {
+    // After an edit that changes the graph, a long-lived map ranks again starting from its previous
+    // ranking; it must land where a fresh map does (same order, ranks within the tolerance).
+    let dir = repo();
+    let opts = || aidx_repo_map::MapOptions {
+        map_tokens: 700,
+        use_disk_cache: false,
+        ..Default::default()
+    };
+    let session = aidx_repo_map::RepoMap::new(dir.path(), opts()).unwrap();
+    session.research("", &[], &[]).unwrap();
+    write(
+        dir.path(),
+        "src/feature_3.rs",
+        "pub fn feature_3(l: Logger) {\n    parse_config_file(\"x\");\n    parse_config_file(\"y\");\n}\n\
+         pub fn extra(c: ConfigLoader) {\n    parse_config_file(\"z\");\n}\n",
+    );
+    let again = session.research("", &[], &[]).unwrap();
+    assert!(!again.stats.rank_cached);
+    let fresh = aidx_repo_map::RepoMap::new(dir.path(), opts())
+        .unwrap()
+        .research("", &[], &[])
+        .unwrap();
+    let paths = |r: &aidx_repo_map::Research| -> Vec<String> {
+        r.files.iter().map(|f| f.path.clone()).collect()
+    };
+    assert_eq!(paths(&again), paths(&fresh));
+    for (a, b) in again.files.iter().zip(&fresh.files) {
+        assert!(
+            (a.rank - b.rank).abs() <= 1e-4 * b.rank.max(1e-9),
+            "{a:?} vs {b:?}"
+        );
+    }
+    assert_eq!(again.map, fresh.map);
+}

@@ -7,6 +7,8 @@
 //!
 //! `run` keeps its cache in a temporary directory (never in DIR) and prints one line per measurement
 //! and a JSON summary of medians. Peak RSS is the process's VmHWM after the cold runs (Linux only).
+//! Cold runs also report the process's CPU time (user + system), which a busy machine distorts less
+//! than wall time; the JSON carries the one-minute load average before and after the runs.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -127,16 +129,21 @@ fn run(args: &[String]) -> Result<(), String> {
     // Build the tokenizer outside the timings; agent-core builds it once per process.
     aidx_repo_map::TokenCounter::count(&aidx_repo_map::Cl100kCounter, "warm up");
 
+    let load_before = load_average();
     let mut cold = Vec::new();
+    let mut cold_cpu = Vec::new();
     let mut last: Option<Research> = None;
     for i in 0..runs {
         let _ = std::fs::remove_dir_all(&cache);
+        let cpu_before = cpu_time();
         let (took, r) = timed(|| fresh()?.research("", &[], &[]).map_err(|e| e.to_string()))?;
+        let cpu = cpu_time().saturating_sub(cpu_before);
         let s = &r.stats;
         let per_s = s.files_parsed as f64 / took.as_secs_f64();
         println!(
-            "cold #{i}: {} ms, {} files seen, {} parsed, {} skipped, {} tags, {:.0} files/s (walk {} ms, parse {} ms, rank {} ms, render {} ms), map {} tokens",
+            "cold #{i}: {} ms ({} ms CPU), {} files seen, {} parsed, {} skipped, {} tags, {:.0} files/s (walk {} ms, parse {} ms, rank {} ms, render {} ms), map {} tokens",
             took.as_millis(),
+            cpu.as_millis(),
             s.files_seen,
             s.files_parsed,
             s.files_skipped,
@@ -149,6 +156,7 @@ fn run(args: &[String]) -> Result<(), String> {
             r.tokens
         );
         cold.push(took);
+        cold_cpu.push(cpu);
         last = Some(r);
     }
     let peak_rss_kib = peak_rss_kib();
@@ -198,7 +206,8 @@ fn run(args: &[String]) -> Result<(), String> {
 
     // Incremental: one file changes, then the map is rebuilt (same RepoMap, as in a session).
     // "comment" edits leave the tags alone (the cached ranking stays valid); "definition" edits add a
-    // function, so the graph is rebuilt and ranked again.
+    // function, so the graph is rebuilt and ranked again; "call" edits add a function that calls the
+    // best-ranked definition, which also moves the ranking.
     let victim = last
         .refs
         .iter()
@@ -206,21 +215,31 @@ fn run(args: &[String]) -> Result<(), String> {
         .map(|c| root.join(&c.path))
         .ok_or("no Rust file in the map; nothing to edit")?;
     let original = std::fs::read(&victim).map_err(|e| e.to_string())?;
-    let mut incremental = [Vec::new(), Vec::new()];
-    let mut incremental_parse = [Vec::new(), Vec::new()];
-    for (kind, edit) in ["comment", "definition"].iter().enumerate() {
+    let callee = &last.refs[0].name;
+    let mut incremental = [Vec::new(), Vec::new(), Vec::new()];
+    let mut incremental_parse = [Vec::new(), Vec::new(), Vec::new()];
+    // Process CPU time (all threads): on an otherwise idle machine the wall time is at most this.
+    let mut incremental_cpu = [Vec::new(), Vec::new(), Vec::new()];
+    for (kind, edit) in ["comment", "definition", "call"].iter().enumerate() {
         for i in 0..runs {
             let mut changed = original.clone();
             let line = match kind {
                 0 => format!("\n// edit {i} {}\n", std::process::id()),
-                _ => format!("\npub fn bench_edit_{i}_{}() {{}}\n", std::process::id()),
+                1 => format!("\npub fn bench_edit_{i}_{}() {{}}\n", std::process::id()),
+                _ => format!(
+                    "\npub fn bench_call_{i}_{}() {{\n    {callee}();\n}}\n",
+                    std::process::id()
+                ),
             };
             changed.extend_from_slice(line.as_bytes());
             std::fs::write(&victim, &changed).map_err(|e| e.to_string())?;
+            let cpu_before = cpu_time();
             let (took, r) = timed(|| map.research("", &[], &[]).map_err(|e| e.to_string()))?;
+            let cpu = cpu_time().saturating_sub(cpu_before);
             println!(
-                "one file changed ({edit}) #{i}: {} ms total, parsed {} (walk {} ms, check+parse {} ms, rank {} ms{}, render {} ms)",
+                "one file changed ({edit}) #{i}: {} ms total ({} ms CPU), parsed {} (walk {} ms, check+parse {} ms, rank {} ms{}, render {} ms)",
                 took.as_millis(),
+                cpu.as_millis(),
                 r.stats.files_parsed,
                 r.stats.walk_ms,
                 r.stats.parse_ms,
@@ -229,6 +248,7 @@ fn run(args: &[String]) -> Result<(), String> {
                 r.stats.render_ms
             );
             incremental[kind].push(took);
+            incremental_cpu[kind].push(cpu);
             incremental_parse[kind].push(Duration::from_millis(
                 r.stats.walk_ms + r.stats.parse_ms + r.stats.rank_ms,
             ));
@@ -240,12 +260,16 @@ fn run(args: &[String]) -> Result<(), String> {
 
     let files = last.stats.files_parsed;
     let cold_ms = median_ms(&cold);
+    let cold_cpu_ms = median_ms(&cold_cpu);
     println!(
-        "{{\"root\":{:?},\"runs\":{runs},\"tokens\":{tokens},\"files_seen\":{},\"files_parsed_cold\":{files},\"tags\":{},\"cold_ms\":{cold_ms:.0},\"cold_files_per_s\":{:.0},\"warm_disk_ms\":{:.0},\"warm_memory_ms\":{:.0},\"warm_memory_new_request_ms\":{:.0},\"one_changed_comment_total_ms\":{:.0},\"one_changed_comment_before_render_ms\":{:.0},\"one_changed_definition_total_ms\":{:.0},\"one_changed_definition_before_render_ms\":{:.0},\"peak_rss_mib\":{:.0}}}",
+        "{{\"root\":{:?},\"runs\":{runs},\"tokens\":{tokens},\"load_average\":[{load_before:?},{:?}],\"files_seen\":{},\"files_parsed_cold\":{files},\"files_skipped\":{},\"tags\":{},\"cold_ms\":{cold_ms:.0},\"cold_files_per_s\":{:.0},\"cold_cpu_ms\":{cold_cpu_ms:.0},\"cold_files_per_cpu_s\":{:.0},\"warm_disk_ms\":{:.0},\"warm_memory_ms\":{:.0},\"warm_memory_new_request_ms\":{:.0},\"one_changed_comment_total_ms\":{:.0},\"one_changed_comment_before_render_ms\":{:.0},\"one_changed_definition_total_ms\":{:.0},\"one_changed_definition_before_render_ms\":{:.0},\"one_changed_call_total_ms\":{:.0},\"one_changed_call_before_render_ms\":{:.0},\"one_changed_cpu_ms\":[{:.0},{:.0},{:.0}],\"peak_rss_mib\":{:.0}}}",
         root.display().to_string(),
+        load_average(),
         last.stats.files_seen,
+        last.stats.files_skipped,
         last.stats.tags,
         files as f64 / (cold_ms / 1000.0),
+        files as f64 / (cold_cpu_ms / 1000.0),
         median_ms(&warm_disk),
         median_ms(&warm_mem),
         median_ms(&warm_mem_new_request),
@@ -253,6 +277,11 @@ fn run(args: &[String]) -> Result<(), String> {
         median_ms(&incremental_parse[0]),
         median_ms(&incremental[1]),
         median_ms(&incremental_parse[1]),
+        median_ms(&incremental[2]),
+        median_ms(&incremental_parse[2]),
+        median_ms(&incremental_cpu[0]),
+        median_ms(&incremental_cpu[1]),
+        median_ms(&incremental_cpu[2]),
         peak_rss_kib as f64 / 1024.0,
     );
     Ok(())
@@ -281,4 +310,26 @@ fn peak_rss_kib() -> u64 {
                 .and_then(|v| v.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// User plus system CPU time of this process so far (zero where unavailable).
+fn cpu_time() -> Duration {
+    #[cfg(unix)]
+    {
+        // SAFETY: `usage` is a valid, writable rusage; getrusage only writes into it.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } == 0 {
+            let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+            return tv(usage.ru_utime) + tv(usage.ru_stime);
+        }
+    }
+    Duration::ZERO
+}
+
+/// The one-minute load average (Linux), 0 where unavailable.
+fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0.0)
 }
