@@ -118,6 +118,14 @@ impl HttpChatClient {
         on_delta: DeltaSink<'_>,
         cancel: &CancellationToken,
     ) -> Result<ChatResponse, ChatError> {
+        if request.response_schema.is_some() && !self.protocol.supports_response_schema() {
+            return Err(ChatError::InvalidConfig {
+                provider: self.protocol.name(),
+                detail: "this protocol has no structured-output field for a JSON Schema; ask for markdown \
+                         instead (architect.plan-format: markdown in .aidx.yml)"
+                    .to_string(),
+            });
+        }
         let policy = &self.config.retry;
         let max_attempts = policy.max_attempts.max(1);
         let mut delivered = false;
@@ -235,7 +243,19 @@ impl HttpChatClient {
                 .and_then(|value| value.to_str().ok())
                 .and_then(|value| parse_retry_after(value, SystemTime::now()));
             let body = response.text().await.unwrap_or_default();
-            return Err(self.status_error(status, &body, retry_after));
+            let mut error = self.status_error(status, &body, retry_after);
+            if let ChatError::Rejected {
+                status: 400 | 422,
+                hint,
+                ..
+            } = &mut error
+                && request.response_schema.is_some()
+                && mentions_the_schema(&body)
+            {
+                *hint = "the server may not accept the JSON Schema sent for structured output \
+                         (response_format / responseSchema); set architect.plan-format: markdown in .aidx.yml";
+            }
+            return Err(error);
         }
 
         let is_event_stream = response
@@ -400,6 +420,14 @@ impl HttpChatClient {
             detail,
         }
     }
+}
+
+/// Whether an error body is about the structured-output schema (not, say, the context size).
+fn mentions_the_schema(body: &str) -> bool {
+    let lower = body.to_ascii_lowercase();
+    ["schema", "response_format", "grammar", "structured"]
+        .iter()
+        .any(|word| lower.contains(word))
 }
 
 /// `err` and its sources, joined (reqwest's own message alone hides the cause, e.g. "connection refused").

@@ -26,7 +26,9 @@ pub use cancel::cancel_on_ctrl_c;
 pub use client::{ChatClient, DeltaSink, HttpChatClient};
 pub use config::{Pricing, Provider, ProviderConfig, Timeouts};
 pub use error::ChatError;
-pub use message::{ChatMessage, ChatRequest, ChatResponse, FinishReason, Role, Usage};
+pub use message::{
+    ChatMessage, ChatRequest, ChatResponse, FinishReason, ResponseSchema, Role, Usage,
+};
 pub use retry::{RetryPolicy, parse_retry_after};
 pub use secret::ApiKey;
 pub use tokio_util::sync::CancellationToken;

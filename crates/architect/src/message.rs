@@ -66,6 +66,20 @@ pub struct ChatRequest {
     pub stream: bool,
     /// Stop sequences.
     pub stop: Vec<String>,
+    /// Constrain the reply to JSON matching this schema (structured output), where the protocol allows it:
+    /// OpenAI-compatible `response_format: json_schema`, Gemini `responseSchema`. Anthropic has no such field, and a
+    /// request carrying one fails with [`ChatError::InvalidConfig`](crate::ChatError::InvalidConfig).
+    pub response_schema: Option<ResponseSchema>,
+}
+
+/// A JSON Schema the reply must match (structured output).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResponseSchema {
+    /// A short name for the schema (OpenAI's `json_schema.name`: letters, digits, `_` and `-`).
+    pub name: String,
+    /// The schema, in the JSON Schema subset that OpenAI strict mode and llama.cpp's grammar conversion share;
+    /// the Gemini protocol converts it to its OpenAPI subset.
+    pub schema: serde_json::Value,
 }
 
 impl ChatRequest {
@@ -78,6 +92,7 @@ impl ChatRequest {
             temperature: None,
             stream: true,
             stop: Vec::new(),
+            response_schema: None,
         }
     }
 
@@ -96,6 +111,12 @@ impl ChatRequest {
     /// Turns streaming on or off.
     pub fn with_stream(mut self, stream: bool) -> Self {
         self.stream = stream;
+        self
+    }
+
+    /// Constrains the reply to JSON matching `schema`.
+    pub fn with_response_schema(mut self, schema: ResponseSchema) -> Self {
+        self.response_schema = Some(schema);
         self
     }
 }

@@ -326,6 +326,7 @@ fn input(refs: &[String]) -> PlanInput<'_> {
         request: "Add a helper",
         repo_map: "src/lib.rs: R1 fn main",
         reference_ids: refs,
+        files: &[],
     }
 }
 

@@ -9,7 +9,9 @@ mod common;
 use std::time::Duration;
 
 use aidx_architect::local_server::{LlamaServer, LlamaServerOptions};
-use aidx_architect::plan::{Architect, ArchitectError, ArchitectOptions, Plan, PlanInput};
+use aidx_architect::plan::{
+    Architect, ArchitectError, ArchitectOptions, Plan, PlanFormat, PlanInput,
+};
 use aidx_architect::{
     CancellationToken, ChatClient, ChatMessage, ChatRequest, ChatResponse, FinishReason,
     HttpChatClient, Provider, ProviderConfig,
@@ -20,7 +22,12 @@ use common::Deltas;
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 async fn start_server(test: &str) -> Option<LlamaServer> {
-    let options = match LlamaServerOptions::discover() {
+    start_server_with_context(test, None).await
+}
+
+/// [`start_server`] with another context size (`-c`).
+async fn start_server_with_context(test: &str, context: Option<u32>) -> Option<LlamaServer> {
+    let mut options = match LlamaServerOptions::discover() {
         Ok(options) => options,
         Err(error) => {
             if std::env::var("AIDX_REQUIRE_REAL").as_deref() == Ok("1") {
@@ -32,6 +39,9 @@ async fn start_server(test: &str) -> Option<LlamaServer> {
             return None;
         }
     };
+    if let Some(context) = context {
+        options.context = context;
+    }
     Some(
         LlamaServer::start(&options)
             .await
@@ -174,9 +184,10 @@ async fn cancelling_a_real_stream_returns_promptly() {
 }
 
 #[tokio::test]
-async fn architect_round_trip_against_the_real_server() {
+async fn architect_markdown_round_trip_against_the_real_server() {
     let _serial = SERIAL.lock().await;
-    let Some(server) = start_server("architect_round_trip_against_the_real_server").await else {
+    let Some(server) = start_server("architect_markdown_round_trip_against_the_real_server").await
+    else {
         return;
     };
     let client = client(
@@ -201,11 +212,12 @@ async fn architect_round_trip_against_the_real_server() {
         request: "Make the program print its name and version.",
         repo_map: "R1 src/main.rs: fn main()",
         reference_ids: &refs,
+        files: &[],
     };
     let mut streamed = String::new();
     let mut sink = |delta: &str| streamed.push_str(delta);
-    // A 135M model may or may not manage the format; both outcomes of the contract are checked, and any other
-    // failure (transport, protocol) fails the test.
+    // A 135M model may or may not manage the markdown format; both outcomes of the contract are checked, and any
+    // other failure (transport, protocol) fails the test. (The JSON Schema test below must produce a valid plan.)
     match architect
         .plan(input, &mut sink, &CancellationToken::new())
         .await
@@ -235,4 +247,78 @@ async fn architect_round_trip_against_the_real_server() {
         Err(other) => panic!("unexpected failure: {other}"),
     }
     assert!(!streamed.is_empty());
+}
+
+/// Structured output: llama-server turns the plan schema into a grammar, so even SmolLM2-135M can only write a
+/// plan whose files are real (or well-formed new paths) and whose context ids are the researcher's: the plan must
+/// validate and be written.
+#[tokio::test]
+async fn architect_json_schema_plan_from_smollm2_is_valid_and_written() {
+    let _serial = SERIAL.lock().await;
+    // 4096 tokens of context: room for a corrective request that repeats a whole first reply.
+    let Some(server) = start_server_with_context(
+        "architect_json_schema_plan_from_smollm2_is_valid_and_written",
+        Some(4096),
+    )
+    .await
+    else {
+        return;
+    };
+    let client = client(
+        Provider::OpenAiCompatible,
+        format!("{}/v1", server.origin()),
+    );
+    let repo = tempfile::tempdir().unwrap();
+    std::fs::create_dir(repo.path().join("src")).unwrap();
+    std::fs::write(
+        repo.path().join("src/main.rs"),
+        "fn main() { println!(\"hi\"); }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        repo.path().join("src/lib.rs"),
+        "pub fn name() -> &'static str { \"demo\" }\n",
+    )
+    .unwrap();
+    let options = ArchitectOptions {
+        max_tokens: Some(768),
+        temperature: Some(0.0),
+        format: PlanFormat::JsonSchema,
+        ..ArchitectOptions::default()
+    };
+    let architect = Architect::new(&client, repo.path(), options);
+    let refs = vec!["R1".to_string(), "R2".to_string()];
+    let files = vec!["src/main.rs".to_string(), "src/lib.rs".to_string()];
+    let input = PlanInput {
+        request: "Make the program print its name and version.",
+        repo_map: "src/main.rs:\n  R1 fn main()\nsrc/lib.rs:\n  R2 pub fn name() -> &'static str",
+        reference_ids: &refs,
+        files: &files,
+    };
+    let mut streamed = String::new();
+    let mut sink = |delta: &str| streamed.push_str(delta);
+    let started = std::time::Instant::now();
+    let outcome = architect
+        .plan(input, &mut sink, &CancellationToken::new())
+        .await
+        .unwrap_or_else(|error| {
+            panic!("SmolLM2 under the plan schema must produce a valid plan: {error}\nstreamed: {streamed}")
+        });
+    let written = std::fs::read_to_string(repo.path().join("artifacts/plan.md")).unwrap();
+    assert_eq!(outcome.path, repo.path().join("artifacts/plan.md"));
+    assert_eq!(written, outcome.plan.to_markdown());
+    assert_eq!(Plan::parse(&written), outcome.plan);
+    assert!(outcome.plan.validate(repo.path(), &refs).is_empty());
+    assert!(!outcome.plan.steps.is_empty() && !outcome.plan.goal.is_empty());
+    assert!(outcome.usage.completion_tokens > 0 && outcome.usage.prompt_tokens > 0);
+    assert!(
+        streamed.trim_start().starts_with('{'),
+        "the reply streamed as JSON: {streamed}"
+    );
+    eprintln!(
+        "SmolLM2 json-schema plan: {} request(s), {:?}, {:.1}s\n{written}",
+        outcome.attempts,
+        outcome.usage,
+        started.elapsed().as_secs_f64()
+    );
 }

@@ -136,6 +136,7 @@ async fn errors_logs_and_plan_files_never_contain_the_key() {
         request: "use the API",
         repo_map: "lib.rs",
         reference_ids: &[],
+        files: &[],
     };
     let outcome = architect
         .plan(input, &mut sink, &cancel)

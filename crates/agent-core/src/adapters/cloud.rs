@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use aidx_architect::plan::{Architect, ArchitectError, ArchitectOptions, PlanInput};
+use aidx_architect::plan::{Architect, ArchitectError, ArchitectOptions, PlanFormat, PlanInput};
 use aidx_architect::{
     self as architect, CancellationToken, ChatClient, ChatError, HttpChatClient, ProviderConfig,
 };
@@ -46,6 +46,38 @@ pub fn client_for(role_name: &str, role: &RoleConfig) -> Result<HttpChatClient, 
         config.timeouts.read = Duration::from_secs(secs);
     }
     HttpChatClient::new(config).map_err(|e| unavailable(e.to_string()))
+}
+
+/// The role's `plan-format` for its provider: `auto` (or unset) is JSON Schema where the protocol has structured
+/// output (openai-compatible, gemini) and markdown for anthropic; `json-schema` on anthropic is refused.
+pub fn plan_format_for(role_name: &str, role: &RoleConfig) -> Result<PlanFormat, RoleError> {
+    let provider = match role.provider {
+        Provider::OpenAiCompatible => architect::Provider::OpenAiCompatible,
+        Provider::Anthropic => architect::Provider::Anthropic,
+        Provider::Gemini => architect::Provider::Gemini,
+        Provider::Embedded => return Ok(PlanFormat::Markdown),
+    };
+    match role.plan_format.as_deref() {
+        None | Some("auto") => Ok(PlanFormat::auto(provider)),
+        Some("markdown") => Ok(PlanFormat::Markdown),
+        Some("json-schema") if PlanFormat::JsonSchema.supported_by(provider) => {
+            Ok(PlanFormat::JsonSchema)
+        }
+        Some("json-schema") => Err(RoleError::Unavailable {
+            role: role_name.into(),
+            reason: format!(
+                "{role_name}.plan-format json-schema needs structured output, which the {} protocol does not \
+                 have; use markdown or auto",
+                provider.name()
+            ),
+        }),
+        Some(other) => Err(RoleError::Unavailable {
+            role: role_name.into(),
+            reason: format!(
+                "{role_name}.plan-format `{other}` is not one of auto, markdown, json-schema"
+            ),
+        }),
+    }
 }
 
 fn role_error(role: &str, error: ChatError) -> RoleError {
@@ -99,12 +131,23 @@ pub struct CloudPlanner {
     options: ArchitectOptions,
     cancel: CancellationToken,
     last_usage: Option<(u64, u64)>,
+    last_attempts: Option<u32>,
 }
 
 impl CloudPlanner {
     /// Prompt and completion tokens of the last plan, over all its requests.
     pub fn last_usage(&self) -> Option<(u64, u64)> {
         self.last_usage
+    }
+
+    /// Requests the last plan took (1, or 2 after a correction).
+    pub fn last_attempts(&self) -> Option<u32> {
+        self.last_attempts
+    }
+
+    /// How the plan is asked for (`plan-format`, resolved for the provider).
+    pub fn format(&self) -> PlanFormat {
+        self.options.format
     }
 
     /// The architect role from the configuration.
@@ -114,6 +157,7 @@ impl CloudPlanner {
         repo_root: &std::path::Path,
     ) -> Result<Self, RoleError> {
         let client = client_for("architect", role)?;
+        let format = plan_format_for("architect", role)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -126,14 +170,21 @@ impl CloudPlanner {
             max_tokens: role.max_tokens.map(|n| n.min(u32::MAX as u64) as u32),
             temperature: role.temperature.map(|t| t as f32),
             stream: true,
+            format,
+        };
+        // The Ctrl-C watcher is a task, so it needs the runtime's context.
+        let cancel = {
+            let _context = runtime.enter();
+            architect::cancel_on_ctrl_c()
         };
         Ok(CloudPlanner {
             runtime,
             client,
             repo_root: repo_root.to_path_buf(),
             options,
-            cancel: architect::cancel_on_ctrl_c(),
+            cancel,
             last_usage: None,
+            last_attempts: None,
         })
     }
 }
@@ -150,10 +201,16 @@ impl Planner for CloudPlanner {
         on_text: &mut dyn FnMut(&str),
     ) -> Result<PlanDocument, RoleError> {
         let architect = Architect::new(&self.client, self.repo_root.clone(), self.options.clone());
+        let files: Vec<String> = research
+            .files
+            .iter()
+            .map(|path| path.to_string_lossy().replace('\\', "/"))
+            .collect();
         let input = PlanInput {
             request,
             repo_map: &research.map,
             reference_ids: &research.refs,
+            files: &files,
         };
         let cancel = self.cancel.clone();
         let outcome = stream_on(&self.runtime, on_text, async |sink| {
@@ -163,6 +220,7 @@ impl Planner for CloudPlanner {
             Ok(outcome) => {
                 self.last_usage =
                     Some((outcome.usage.prompt_tokens, outcome.usage.completion_tokens));
+                self.last_attempts = Some(outcome.attempts);
                 Ok(PlanDocument::from_markdown(&outcome.plan.to_markdown()))
             }
             Err(ArchitectError::Chat(e)) => Err(role_error("architect", e)),
@@ -197,11 +255,16 @@ impl RemoteEditor {
                 role: "editor".into(),
                 reason: format!("cannot start the runtime: {e}"),
             })?;
+        // The Ctrl-C watcher is a task, so it needs the runtime's context.
+        let cancel = {
+            let _context = runtime.enter();
+            architect::cancel_on_ctrl_c()
+        };
         Ok(RemoteEditor {
             runtime,
             client,
             context_tokens: role.context.map(|c| c as usize),
-            cancel: architect::cancel_on_ctrl_c(),
+            cancel,
         })
     }
 }
@@ -250,5 +313,46 @@ impl Editor for RemoteEditor {
 
     fn safe_context_tokens(&self) -> Option<usize> {
         self.context_tokens
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn role(provider: Provider, plan_format: Option<&str>) -> RoleConfig {
+        RoleConfig {
+            provider,
+            plan_format: plan_format.map(str::to_string),
+            ..RoleConfig::default_editor()
+        }
+    }
+
+    #[test]
+    fn plan_format_auto_follows_the_provider_and_json_schema_needs_structured_output() {
+        let format = |provider, setting| plan_format_for("architect", &role(provider, setting));
+        assert_eq!(
+            format(Provider::OpenAiCompatible, Some("auto")).unwrap(),
+            PlanFormat::JsonSchema
+        );
+        assert_eq!(
+            format(Provider::Gemini, None).unwrap(),
+            PlanFormat::JsonSchema
+        );
+        assert_eq!(
+            format(Provider::Anthropic, Some("auto")).unwrap(),
+            PlanFormat::Markdown
+        );
+        assert_eq!(
+            format(Provider::OpenAiCompatible, Some("markdown")).unwrap(),
+            PlanFormat::Markdown
+        );
+        let refused = format(Provider::Anthropic, Some("json-schema"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("plan-format json-schema") && refused.contains("anthropic"),
+            "{refused}"
+        );
     }
 }

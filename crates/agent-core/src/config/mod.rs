@@ -208,7 +208,10 @@ impl Settings {
             timeout_secs: self.count(&key("timeout-secs")),
             kv_type: self.text(&key("kv-type")),
             context: self.count(&key("context")),
+            engine: self.text(&key("engine")),
+            threads: self.count(&key("threads")),
             edit_format: self.text(&key("edit-format")),
+            plan_format: self.text(&key("plan-format")),
         })
     }
 
@@ -283,8 +286,14 @@ pub struct RoleConfig {
     pub kv_type: Option<String>,
     /// Context window to run with.
     pub context: Option<u64>,
+    /// Embedded engine: `auto`, `llama-cpp` or `mistralrs`.
+    pub engine: Option<String>,
+    /// CPU threads for the embedded engine.
+    pub threads: Option<u64>,
     /// Edit format (`search-replace` or `whole`).
     pub edit_format: Option<String>,
+    /// How the architect returns the plan (`auto`, `markdown` or `json-schema`).
+    pub plan_format: Option<String>,
 }
 
 impl RoleConfig {
@@ -300,7 +309,10 @@ impl RoleConfig {
             timeout_secs: None,
             kv_type: Some("f16".into()),
             context: None,
+            engine: Some("auto".into()),
+            threads: None,
             edit_format: Some("search-replace".into()),
+            plan_format: None,
         }
     }
 }

@@ -30,8 +30,14 @@ pub const PROVIDERS: &[&str] = &["embedded", "openai-compatible", "anthropic", "
 /// KV cache element types the embedded engine and the budget understand.
 pub const KV_TYPES: &[&str] = &["f16", "q8_0", "q4_0"];
 
+/// Embedded engines (`editor.engine`).
+pub const ENGINES: &[&str] = &["auto", "llama-cpp", "mistralrs"];
+
 /// Edit formats the Editor can be asked for.
 pub const EDIT_FORMATS: &[&str] = &["search-replace", "whole"];
+
+/// How the Architect asks for the plan.
+pub const PLAN_FORMATS: &[&str] = &["auto", "markdown", "json-schema"];
 
 /// What happens when chat history exceeds the gate.
 pub const OVERFLOW_POLICIES: &[&str] = &["trim", "summarize"];
@@ -100,9 +106,25 @@ pub const ROLE_FIELDS: &[(&str, Kind, &str)] = &[
         "context window to run the model with (tokens); default: the largest the budget allows",
     ),
     (
+        "engine",
+        Kind::OneOf(ENGINES),
+        "embedded engine: auto (llama-cpp on CPU, mistralrs with gpu.vram) | llama-cpp | mistralrs",
+    ),
+    (
+        "threads",
+        Kind::Count,
+        "CPU threads for the embedded engine; default: every core",
+    ),
+    (
         "edit-format",
         Kind::OneOf(EDIT_FORMATS),
         "search-replace (default) or whole (fallback for weak models)",
+    ),
+    (
+        "plan-format",
+        Kind::OneOf(PLAN_FORMATS),
+        "how the architect returns the plan: json-schema (structured output the server enforces) | markdown | \
+         auto (json-schema for openai-compatible and gemini, markdown for anthropic)",
     ),
 ];
 
@@ -193,12 +215,14 @@ pub const ROLE_DEFAULTS: &[(&str, &str)] = &[
     ("editor.provider", "embedded"),
     ("editor.model", "smollm2-135m-instruct"),
     ("editor.kv-type", "f16"),
+    ("editor.engine", "auto"),
     ("editor.temperature", "0"),
     ("editor.max-tokens", "512"),
     ("editor.edit-format", "search-replace"),
     ("architect.max-tokens", "2048"),
     ("architect.temperature", "0.2"),
     ("architect.timeout-secs", "120"),
+    ("architect.plan-format", "auto"),
 ];
 
 /// A key as found in the table: either a plain key or a role field.

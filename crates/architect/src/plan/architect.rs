@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use super::Plan;
+use super::schema::{normalized_files, plan_response_schema};
 use super::template::fill;
 use super::validate::PlanProblem;
 use super::write::write_atomically;
+use super::{Plan, PlanFormat};
 use crate::client::{ChatClient, DeltaSink};
 use crate::error::ChatError;
 use crate::message::{ChatMessage, FinishReason, Usage};
@@ -16,6 +17,9 @@ use crate::message::{ChatMessage, FinishReason, Usage};
 const SYSTEM_PROMPT: &str = include_str!("../../prompts/architect_system.md");
 const USER_PROMPT: &str = include_str!("../../prompts/architect_user.md");
 const RETRY_PROMPT: &str = include_str!("../../prompts/architect_retry.md");
+const JSON_SYSTEM_PROMPT: &str = include_str!("../../prompts/architect_system_json.md");
+const JSON_USER_PROMPT: &str = include_str!("../../prompts/architect_user_json.md");
+const JSON_RETRY_PROMPT: &str = include_str!("../../prompts/architect_retry_json.md");
 
 /// Where the plan goes when the caller does not say, relative to the repository root.
 pub const DEFAULT_PLAN_PATH: &str = "artifacts/plan.md";
@@ -31,6 +35,8 @@ pub struct ArchitectOptions {
     pub temperature: Option<f32>,
     /// Stream replies (deltas go to the caller's sink).
     pub stream: bool,
+    /// Markdown, or JSON enforced by the server's structured output ([`PlanFormat::auto`] picks per provider).
+    pub format: PlanFormat,
 }
 
 impl Default for ArchitectOptions {
@@ -40,6 +46,7 @@ impl Default for ArchitectOptions {
             max_tokens: Some(4096),
             temperature: Some(0.2),
             stream: true,
+            format: PlanFormat::Markdown,
         }
     }
 }
@@ -53,6 +60,9 @@ pub struct PlanInput<'a> {
     pub repo_map: &'a str,
     /// The reference ids the map defines; plans may cite only these (no check when empty).
     pub reference_ids: &'a [String],
+    /// Repository files the plan may change (the researcher's ranked files and the chat files), relative to the
+    /// repository root. In [`PlanFormat::JsonSchema`] they are the only existing files the schema offers.
+    pub files: &'a [String],
 }
 
 /// A valid plan, written.
@@ -81,7 +91,7 @@ pub enum ArchitectError {
     #[error(
         "the Architect's plan is still invalid after {attempts} requests, so nothing was written to {}:\n{}",
         path.display(),
-        problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")
+        problems.iter().map(|p| format!("  - {}", p.describe(*format))).collect::<Vec<_>>().join("\n")
     )]
     InvalidPlan {
         /// What is wrong with the last reply.
@@ -94,6 +104,8 @@ pub enum ArchitectError {
         path: PathBuf,
         /// Tokens spent.
         usage: Usage,
+        /// The format asked for (the problems are worded for it).
+        format: PlanFormat,
     },
 
     /// Writing the plan failed.
@@ -132,34 +144,57 @@ impl<'c, C: ChatClient + ?Sized> Architect<'c, C> {
         }
     }
 
-    /// The system prompt and first user message for `input`.
+    /// The system prompt and first user message for `input`, asking for a markdown plan.
     pub fn initial_messages(input: &PlanInput<'_>) -> Vec<ChatMessage> {
-        let reference_ids = if input.reference_ids.is_empty() {
-            "(none)".to_string()
-        } else {
-            input
-                .reference_ids
-                .iter()
-                .map(|id| format!("- `{id}`"))
-                .collect::<Vec<_>>()
-                .join("\n")
+        Self::initial_messages_for(input, PlanFormat::Markdown)
+    }
+
+    /// The system prompt and first user message for `input`, asking for a plan in `format`.
+    pub fn initial_messages_for(input: &PlanInput<'_>, format: PlanFormat) -> Vec<ChatMessage> {
+        let listed = |items: &[String]| {
+            if items.is_empty() {
+                "(none)".to_string()
+            } else {
+                items
+                    .iter()
+                    .map(|item| format!("- `{item}`"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }
         };
-        let user = fill(
-            USER_PROMPT,
-            &[
-                ("request", input.request.trim()),
-                ("reference_ids", &reference_ids),
-                ("repo_map", input.repo_map.trim()),
-            ],
-        );
-        vec![
-            ChatMessage::system(SYSTEM_PROMPT.trim()),
-            ChatMessage::user(user),
-        ]
+        let reference_ids = listed(input.reference_ids);
+        let (system, user) = match format {
+            PlanFormat::Markdown => (
+                SYSTEM_PROMPT,
+                fill(
+                    USER_PROMPT,
+                    &[
+                        ("request", input.request.trim()),
+                        ("reference_ids", &reference_ids),
+                        ("repo_map", input.repo_map.trim()),
+                    ],
+                ),
+            ),
+            PlanFormat::JsonSchema => (
+                JSON_SYSTEM_PROMPT,
+                fill(
+                    JSON_USER_PROMPT,
+                    &[
+                        ("request", input.request.trim()),
+                        ("reference_ids", &reference_ids),
+                        ("files", &listed(&normalized_files(input.files))),
+                        ("repo_map", input.repo_map.trim()),
+                    ],
+                ),
+            ),
+        };
+        vec![ChatMessage::system(system.trim()), ChatMessage::user(user)]
     }
 
     /// Asks for a plan, validates it, asks once more with the problems listed when needed, and writes the valid
-    /// plan atomically to [`Architect::plan_path`]. Reply text streams to `on_delta` as it arrives.
+    /// plan atomically to [`Architect::plan_path`]. Reply text streams to `on_delta` as it arrives. In
+    /// [`PlanFormat::JsonSchema`] every request carries the plan schema and the reply must be a JSON plan; a reply
+    /// that is not counts as invalid like any other problem.
     pub async fn plan(
         &self,
         input: PlanInput<'_>,
@@ -167,7 +202,10 @@ impl<'c, C: ChatClient + ?Sized> Architect<'c, C> {
         cancel: &CancellationToken,
     ) -> Result<PlanOutcome, ArchitectError> {
         let path = self.plan_path();
-        let mut messages = Self::initial_messages(&input);
+        let format = self.options.format;
+        let schema = (format == PlanFormat::JsonSchema)
+            .then(|| plan_response_schema(input.reference_ids, input.files));
+        let mut messages = Self::initial_messages_for(&input, format);
         let mut usage = Usage::default();
         let mut cost = Some(0.0);
         let mut attempts = 0;
@@ -179,19 +217,32 @@ impl<'c, C: ChatClient + ?Sized> Architect<'c, C> {
                 .with_stream(self.options.stream);
             request.max_tokens = self.options.max_tokens;
             request.temperature = self.options.temperature;
+            request.response_schema = schema.clone();
             let response = self.client.chat(&request, &mut *on_delta, cancel).await?;
             usage += response.usage;
             cost = cost.zip(response.cost).map(|(a, b)| a + b);
 
             let reply = self.client.redact(&response.text).into_owned();
-            let plan = Plan::parse(&reply);
-            let mut problems = plan.validate(&self.repo_root, input.reference_ids);
+            let (plan, mut problems) = match format {
+                PlanFormat::Markdown => {
+                    let plan = Plan::parse(&reply);
+                    let problems = plan.validate(&self.repo_root, input.reference_ids);
+                    (plan, problems)
+                }
+                PlanFormat::JsonSchema => match Plan::from_json(&reply) {
+                    Ok(plan) => {
+                        let problems = plan.validate(&self.repo_root, input.reference_ids);
+                        (plan, problems)
+                    }
+                    Err(detail) => (Plan::default(), vec![PlanProblem::NotJson { detail }]),
+                },
+            };
             if response.finish_reason == FinishReason::Length {
                 problems.insert(0, PlanProblem::Truncated);
             }
             if problems.is_empty() {
                 write_plan(&path, &plan)?;
-                info!(path = %path.display(), attempts, steps = plan.steps.len(), files = plan.files.len(), "plan written");
+                info!(path = %path.display(), attempts, format = format.name(), steps = plan.steps.len(), files = plan.files.len(), "plan written");
                 return Ok(PlanOutcome {
                     plan,
                     path,
@@ -207,22 +258,25 @@ impl<'c, C: ChatClient + ?Sized> Architect<'c, C> {
                     attempts,
                     path,
                     usage,
+                    format,
                 });
             }
             warn!(
                 problems = problems.len(),
+                format = format.name(),
                 "plan failed validation; asking the Architect to correct it"
             );
             let listed = problems
                 .iter()
-                .map(|p| format!("- {p}"))
+                .map(|p| format!("- {}", p.describe(format)))
                 .collect::<Vec<_>>()
                 .join("\n");
+            let retry = match format {
+                PlanFormat::Markdown => RETRY_PROMPT,
+                PlanFormat::JsonSchema => JSON_RETRY_PROMPT,
+            };
             messages.push(ChatMessage::assistant(reply));
-            messages.push(ChatMessage::user(fill(
-                RETRY_PROMPT,
-                &[("problems", &listed)],
-            )));
+            messages.push(ChatMessage::user(fill(retry, &[("problems", &listed)])));
         }
     }
 }

@@ -6,17 +6,25 @@
 //! * [`write_atomically`] stores a file through a temporary file and a rename in the same directory.
 //! * [`Architect`] asks a [`ChatClient`](crate::ChatClient) for a plan, asks once more with the problems listed
 //!   when it does not validate, and writes the valid plan.
+//! * [`PlanFormat`] chooses how the plan is asked for: the markdown structure, or one JSON object matching
+//!   [`schema::plan_schema`] that the server enforces by constrained decoding (structured output), read with
+//!   [`Plan::from_json`]. Either way the plan is validated the same way and written as the same markdown.
 
 mod architect;
+mod json;
 mod parse;
 mod render;
+pub mod schema;
 mod template;
 mod validate;
 mod write;
 
+use crate::config::Provider;
+
 pub use architect::{
     Architect, ArchitectError, ArchitectOptions, DEFAULT_PLAN_PATH, PlanInput, PlanOutcome,
 };
+pub use schema::{plan_response_schema, plan_schema};
 pub use validate::PlanProblem;
 pub use write::write_atomically;
 
@@ -53,4 +61,45 @@ pub struct Plan {
     pub files: Vec<PlannedFile>,
     /// How to check the result.
     pub checks: Vec<String>,
+}
+
+/// How the Architect asks for the plan.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PlanFormat {
+    /// The markdown structure of `plan.md`, described in the prompt and read back by the tolerant parser.
+    #[default]
+    Markdown,
+    /// One JSON object matching [`schema::plan_schema`], sent as the request's response schema so that the server's
+    /// constrained decoding enforces it (OpenAI-compatible `response_format`, Gemini `responseSchema`).
+    JsonSchema,
+}
+
+impl PlanFormat {
+    /// The `auto` choice: JSON Schema where the protocol has structured output (OpenAI-compatible, Gemini),
+    /// markdown for Anthropic, whose Messages API has no response-schema field.
+    pub fn auto(provider: Provider) -> PlanFormat {
+        if PlanFormat::JsonSchema.supported_by(provider) {
+            PlanFormat::JsonSchema
+        } else {
+            PlanFormat::Markdown
+        }
+    }
+
+    /// Whether `provider`'s protocol can carry this format.
+    pub fn supported_by(self, provider: Provider) -> bool {
+        match self {
+            PlanFormat::Markdown => true,
+            PlanFormat::JsonSchema => {
+                matches!(provider, Provider::OpenAiCompatible | Provider::Gemini)
+            }
+        }
+    }
+
+    /// The name used in `.aidx.yml` (`markdown`, `json-schema`).
+    pub fn name(self) -> &'static str {
+        match self {
+            PlanFormat::Markdown => "markdown",
+            PlanFormat::JsonSchema => "json-schema",
+        }
+    }
 }

@@ -92,7 +92,7 @@ impl Plan {
 }
 
 /// Drops `<think>…</think>` blocks (reasoning models); an unclosed block swallows the rest.
-fn strip_think(reply: &str) -> String {
+pub(super) fn strip_think(reply: &str) -> String {
     let mut out = String::new();
     let mut rest = reply;
     while let Some(start) = rest.find("<think>") {

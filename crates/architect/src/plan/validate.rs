@@ -3,7 +3,7 @@
 use std::fmt;
 use std::path::{Component, Path};
 
-use super::{FileAction, Plan};
+use super::{FileAction, Plan, PlanFormat};
 
 /// Something that makes a plan unusable. `Display` is written for the model: it says what to fix.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,6 +34,41 @@ pub enum PlanProblem {
     },
     /// The reply was cut off at the token limit.
     Truncated,
+    /// A structured-output reply that is not a JSON plan (not JSON, not an object, or fields of the wrong shape).
+    NotJson {
+        /// What is wrong, e.g. serde's "EOF while parsing a string at line 3 column 12".
+        detail: String,
+    },
+}
+
+impl PlanProblem {
+    /// The problem in the words of the format the model was asked for (what [`fmt::Display`] shows is the
+    /// markdown wording).
+    pub fn describe(&self, format: PlanFormat) -> String {
+        if format == PlanFormat::Markdown {
+            return self.to_string();
+        }
+        match self {
+            PlanProblem::MissingGoal => {
+                "`goal` is empty: write one or two sentences saying what the change achieves"
+                    .to_string()
+            }
+            PlanProblem::NoSteps => "`steps` is empty: list at least one step".to_string(),
+            PlanProblem::FileNotFound { path } => format!(
+                "`{path}` is listed in `files` but does not exist in the repository: use \"path\" only for the \
+                 repository files offered, and \"new\" for a file that must be created"
+            ),
+            PlanProblem::NewFileExists { path } => format!(
+                "`{path}` is listed as \"new\" but already exists: list it as {{\"path\": \"{path}\"}} to change it"
+            ),
+            PlanProblem::UnknownReference { id } => format!(
+                "context reference `{id}` is not one of the researcher's reference ids: cite only ids from the list"
+            ),
+            PlanProblem::PathOutsideRepo { .. }
+            | PlanProblem::Truncated
+            | PlanProblem::NotJson { .. } => self.to_string(),
+        }
+    }
 }
 
 impl fmt::Display for PlanProblem {
@@ -74,6 +109,11 @@ impl fmt::Display for PlanProblem {
                     "the reply was cut off at the token limit: write a shorter plan with fewer, tighter steps"
                 )
             }
+            PlanProblem::NotJson { detail } => write!(
+                f,
+                "the reply is not a JSON plan ({detail}): reply with one JSON object with the fields goal, \
+                 context, steps, files and check, and nothing else"
+            ),
         }
     }
 }

@@ -51,11 +51,87 @@ pub(super) fn body(request: &ChatRequest) -> Value {
     if !request.stop.is_empty() {
         generation["stopSequences"] = json!(request.stop);
     }
+    if let Some(schema) = &request.response_schema {
+        generation["responseMimeType"] = json!("application/json");
+        generation["responseSchema"] = openapi_schema(&schema.schema);
+    }
     let mut body = json!({ "contents": contents, "generationConfig": generation });
     if !system.is_empty() {
         body["systemInstruction"] = json!({ "parts": system });
     }
     body
+}
+
+/// Keywords of Gemini's `Schema` (a subset of the OpenAPI 3.0 schema object) that a JSON Schema may carry over.
+const SCHEMA_KEYWORDS: &[&str] = &[
+    "type",
+    "format",
+    "title",
+    "description",
+    "nullable",
+    "enum",
+    "maxItems",
+    "minItems",
+    "properties",
+    "required",
+    "minProperties",
+    "maxProperties",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "anyOf",
+    "items",
+    "minimum",
+    "maximum",
+];
+
+/// Converts a JSON Schema to Gemini's `responseSchema` dialect: keywords outside its subset (`additionalProperties`,
+/// `$schema`, `strict`-mode extras) are dropped, types are upper-cased (`STRING`, `OBJECT`, ...), and every object
+/// gets a `propertyOrdering` in the order its properties were written (Gemini otherwise orders them alphabetically,
+/// which would put `check` before `goal`).
+pub(crate) fn openapi_schema(schema: &Value) -> Value {
+    let Some(object) = schema.as_object() else {
+        return schema.clone();
+    };
+    let mut out = serde_json::Map::new();
+    for (key, value) in object {
+        if !SCHEMA_KEYWORDS.contains(&key.as_str()) {
+            continue;
+        }
+        let converted = match key.as_str() {
+            "type" => match value.as_str() {
+                Some(name) => json!(name.to_ascii_uppercase()),
+                None => value.clone(),
+            },
+            "properties" => Value::Object(
+                value
+                    .as_object()
+                    .map(|properties| {
+                        properties
+                            .iter()
+                            .map(|(name, property)| (name.clone(), openapi_schema(property)))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            ),
+            "items" => openapi_schema(value),
+            "anyOf" => Value::Array(
+                value
+                    .as_array()
+                    .map(|variants| variants.iter().map(openapi_schema).collect())
+                    .unwrap_or_default(),
+            ),
+            _ => value.clone(),
+        };
+        out.insert(key.clone(), converted);
+    }
+    if let Some(properties) = object.get("properties").and_then(Value::as_object) {
+        out.insert(
+            "propertyOrdering".to_string(),
+            json!(properties.keys().collect::<Vec<_>>()),
+        );
+    }
+    Value::Object(out)
 }
 
 /// Applies one `GenerateContentResponse` (a whole reply, or one stream chunk); returns its text.

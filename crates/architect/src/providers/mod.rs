@@ -97,6 +97,14 @@ impl Protocol {
         }
     }
 
+    /// Whether requests can carry a JSON Schema for structured output ([`ChatRequest::response_schema`]).
+    pub fn supports_response_schema(self) -> bool {
+        match self.0 {
+            Provider::OpenAiCompatible | Provider::Gemini => true,
+            Provider::Anthropic => false,
+        }
+    }
+
     /// Parses a non-streamed reply.
     pub fn parse_response(self, json: &Value) -> Result<Accumulated, ChatError> {
         match self.0 {

@@ -27,6 +27,14 @@ pub(super) fn body(request: &ChatRequest) -> Value {
     if !request.stop.is_empty() {
         body["stop"] = json!(request.stop);
     }
+    if let Some(schema) = &request.response_schema {
+        // Structured output: OpenAI, llama.cpp's llama-server (which turns the schema into a grammar), vLLM and
+        // ollama all accept this shape.
+        body["response_format"] = json!({
+            "type": "json_schema",
+            "json_schema": { "name": schema.name, "strict": true, "schema": schema.schema },
+        });
+    }
     body
 }
 

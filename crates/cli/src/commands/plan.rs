@@ -30,21 +30,37 @@ pub fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let mut researcher =
         RepoMapResearcher::new(&root, &ctx.config).map_err(|e| anyhow::anyhow!("{e}"))?;
     eprintln!("[research] mapping the repository");
-    let research = researcher
+    let mut research = researcher
         .research(&args.message, &args.files)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // Files the user added may be planned for even where the map leaves them out (as `aidx run` does).
+    for file in &args.files {
+        let rel = file.strip_prefix(&root).unwrap_or(file);
+        let rel = std::path::PathBuf::from(
+            rel.to_string_lossy()
+                .replace('\\', "/")
+                .trim_start_matches("./"),
+        );
+        if !research.files.contains(&rel) {
+            research.files.push(rel);
+        }
+    }
     let mut stream = |text: &str| eprint!("{text}");
     let (plan, usage) = match &ctx.config.architect {
         Some(role) => {
             let mut planner =
                 CloudPlanner::new(role, &ctx.config, &root).map_err(|e| anyhow::anyhow!("{e}"))?;
             eprintln!(
-                "[plan] asking the architect ({})",
-                role.model.as_deref().unwrap_or("?")
+                "[plan] asking the architect ({}, plan-format {})",
+                role.model.as_deref().unwrap_or("?"),
+                planner.format().name()
             );
             let plan = planner
                 .plan(&args.message, &research, &mut stream)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if let Some(attempts) = planner.last_attempts() {
+                eprintln!("\n[plan] valid plan after {attempts} request(s)");
+            }
             (plan, planner.last_usage())
         }
         None if ctx.config.fully_local => {
