@@ -6,13 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/aidx/target}"
 
-need_apt=()
-command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
-command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
-if ((${#need_apt[@]})); then
-  echo "setup: installing ${need_apt[*]} (apt)"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
-fi
+scripts/system-deps.sh
 
 # Build with the test suite's feature set (one build serves both the set-up and the tests).
 echo "setup: building aidx and the tests"

@@ -104,3 +104,29 @@ fn snapshot(root: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     files.sort();
     files
 }
+
+#[test]
+fn a_closed_stdout_ends_a_printing_command_quietly() {
+    // `aidx budget … | head -0`: the reader is gone before aidx prints anything, so its first
+    // write meets a closed pipe.
+    let repo = TempRepo::with_files(&[("a.txt", "a\n")]);
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = aidx_e2e::aidx(&repo.root, &repo.home)
+        .args([
+            "budget",
+            "--model",
+            "Qwen2.5-Coder-14B-Instruct",
+            "--vram",
+            "12GiB",
+        ])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("panicked"),
+        "aidx panicked on a closed pipe:\n{stderr}"
+    );
+    assert_ne!(out.status.code(), Some(101), "{stderr}");
+}

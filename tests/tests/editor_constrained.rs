@@ -3,7 +3,7 @@
 
 use aidx_agent_core::edit::{GrammarLimits, parse_search_replace, search_replace_grammar};
 use aidx_editor_local::engine::{
-    EmbeddedModel, FinishReason, GenerateRequest, Grammar, LoadOptions, Message, Role,
+    EmbeddedModel, EngineKind, FinishReason, GenerateRequest, Grammar, LoadOptions, Message, Role,
 };
 use aidx_editor_local::models::{default_models_dir, find_known};
 
@@ -119,6 +119,15 @@ fn model_path() -> Option<std::path::PathBuf> {
 
 #[test]
 fn every_constrained_reply_is_a_parseable_edit() {
+    every_reply_parses(EngineKind::MistralRs);
+}
+
+#[test]
+fn every_constrained_reply_is_a_parseable_edit_on_llama_cpp() {
+    every_reply_parses(EngineKind::LlamaCpp);
+}
+
+fn every_reply_parses(engine: EngineKind) {
     let Some(path) = model_path() else { return };
     assert!(CASES.len() >= 20);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -128,6 +137,7 @@ fn every_constrained_reply_is_a_parseable_edit() {
     runtime.block_on(async {
         let mut options = LoadOptions::cpu(&path);
         options.context_tokens = Some(2048);
+        options.engine = engine;
         let model = EmbeddedModel::load(options).await.expect("SmolLM2 loads");
         let limits = GrammarLimits { max_blocks: 1, max_body_lines: 6, max_line_chars: 80 };
         let mut total_tokens = 0;
@@ -165,6 +175,9 @@ fn every_constrained_reply_is_a_parseable_edit() {
             assert!(generation.completion_tokens < budget, "case {i}");
             total_tokens += generation.completion_tokens;
         }
-        eprintln!("{} constrained replies, {total_tokens} completion tokens in all", CASES.len());
+        eprintln!(
+            "{engine}: {} constrained replies, {total_tokens} completion tokens in all",
+            CASES.len()
+        );
     });
 }

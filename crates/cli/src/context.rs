@@ -108,7 +108,9 @@ pub fn init_tracing(verbose: u8) {
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| {
             // The engine is chatty at info; keep it at warn unless asked.
-            format!("{default},mistralrs_core=error,mistralrs=error,mistralrs_quant=error")
+            format!(
+                "{default},mistralrs_core=error,mistralrs=error,mistralrs_quant=error,llama_cpp_2=error"
+            )
         });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))

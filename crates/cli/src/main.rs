@@ -51,7 +51,11 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    ensure_passive_openmp();
     let cli = Cli::parse();
+    if cli.command.only_prints() {
+        restore_default_sigpipe();
+    }
     context::init_tracing(cli.global.verbose);
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -59,6 +63,51 @@ fn main() -> std::process::ExitCode {
             eprintln!("error: {error:#}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+impl Command {
+    /// Commands that only read and print (no network, no child processes, no writes to the
+    /// repository), where a closed stdout should simply end the process.
+    fn only_prints(&self) -> bool {
+        matches!(
+            self,
+            Command::Config(_) | Command::Budget(_) | Command::Map(_) | Command::Diff(_)
+        )
+    }
+}
+
+/// The embedded llama.cpp engine runs its threads with OpenMP, whose default is to spin while
+/// waiting. aidx shares the machine with the user's builds and tests, and on this 2-core box a
+/// spinning pool measured ~1 tok/s instead of ~90 (BENCHMARKS.md). libgomp reads
+/// `OMP_WAIT_POLICY` only when it is loaded, before `main`, so when the variable is unset aidx
+/// sets it to `PASSIVE` and re-executes itself once. A user's own setting is kept.
+fn ensure_passive_openmp() {
+    #[cfg(unix)]
+    if std::env::var_os("OMP_WAIT_POLICY").is_none() {
+        use std::os::unix::process::CommandExt as _;
+        if let Ok(exe) = std::env::current_exe() {
+            let mut args = std::env::args_os();
+            let argv0 = args.next().unwrap_or_else(|| exe.clone().into_os_string());
+            let error = std::process::Command::new(&exe)
+                .arg0(argv0)
+                .args(args)
+                .env("OMP_WAIT_POLICY", "PASSIVE")
+                .exec();
+            // exec only returns on failure: carry on with the default policy.
+            tracing::debug!("could not re-execute with OMP_WAIT_POLICY=PASSIVE: {error}");
+        }
+    }
+}
+
+/// Rust ignores SIGPIPE, so `aidx budget | head` would panic on the closed pipe inside
+/// `println!`. For print-only commands the default action (end quietly, as `cat` does) is
+/// restored; the others keep it ignored so a closed socket or child pipe is an error, not death.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is always valid.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

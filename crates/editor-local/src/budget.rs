@@ -189,6 +189,24 @@ impl ModelShape {
 
     /// Bytes of the weights requantized to `quant` with llama.cpp's mix. Tensors the mix leaves
     /// alone keep their stored type (descriptions: F32).
+    /// This shape with every tensor stored as `quant`'s mix would store it (what
+    /// `aidx model quantize` would write); engines that treat types differently (llama.cpp's
+    /// repacking) are budgeted from these types.
+    pub fn quantized_as(&self, quant: FileQuant) -> ModelShape {
+        let ctx = MixContext::from_names(
+            self.layers.len() as u64,
+            self.tensors.iter().map(|t| t.name.as_str()),
+        );
+        let mut shape = self.clone();
+        for t in &mut shape.tensors {
+            let ty = quantize::tensor_type(&t.name, &t.dims, quant, &ctx)
+                .unwrap_or(t.stored.unwrap_or(GgmlType::F32));
+            t.stored = Some(ty);
+        }
+        shape
+    }
+
+    /// Bytes of the weights if stored with `quant`'s mix.
     pub fn weights_bytes_for(&self, quant: FileQuant) -> u64 {
         let ctx = MixContext::from_names(
             self.layers.len() as u64,
@@ -450,7 +468,23 @@ pub struct OverheadModel {
     pub attention_chunk: u64,
     /// Whether the attention kernel copies the mask to f32 (mistralrs's CPU kernel).
     pub mask_f32_copy: bool,
+    /// Whose memory behaviour this is; llama.cpp's is modelled by [`Self::LLAMA_CPP_CPU`].
+    pub engine: OverheadEngine,
 }
+
+/// The engine an [`OverheadModel`] describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OverheadEngine {
+    /// mistral.rs 0.8.1 / candle 0.10.2.
+    MistralRs,
+    /// llama.cpp as built by llama-cpp-sys-2 0.1.161.
+    LlamaCpp,
+}
+
+/// llama.cpp's prompt micro-batch (`n_ubatch`, its default): activations are sized for it, not
+/// for the whole prompt.
+pub const LLAMA_CPP_UBATCH: u64 = 512;
 
 impl OverheadModel {
     /// mistralrs 0.8.1 on the CPU.
@@ -461,6 +495,7 @@ impl OverheadModel {
         attention_scores: false,
         attention_chunk: 1024,
         mask_f32_copy: true,
+        engine: OverheadEngine::MistralRs,
     };
     /// mistralrs 0.8.1 on a CUDA GPU (built without flash-attn).
     pub const MISTRALRS_GPU: Self = Self {
@@ -470,7 +505,37 @@ impl OverheadModel {
         attention_scores: true,
         attention_chunk: 1024,
         mask_f32_copy: false,
+        engine: OverheadEngine::MistralRs,
     };
+    /// llama.cpp on the CPU (`editor.engine: llama-cpp`). Terms, measured from llama.cpp's own
+    /// load log (`-lv 4`: "CPU compute buffer size", "CPU_REPACK model buffer size") on SmolLM2
+    /// (576 wide, FFN 1536) and a 22-layer 2048-wide model (FFN 5632), at 1,024 and 2,048 tokens:
+    /// * compute buffer, flash attention on (llama.cpp's default `auto` on CPU), fitted to those
+    ///   four logs within 2 %: `u × 4 × (5.25 × hidden + 3 × ffn) + u × ctx × 2` with
+    ///   `u = min(512, ctx)` — the f32 activations of one micro-batch plus its f16 mask row block;
+    /// * repacked weights: on x86-64 with AVX2, llama.cpp copies every Q4_0/Q4_K/IQ4_NL matrix
+    ///   except the token embedding into an interleaved layout in anonymous memory, while the
+    ///   mapped file pages it read stay resident: those tensors count twice;
+    /// * no f32 token-embedding copy; a 48 MiB process floor (measured 29 MiB for a bare engine
+    ///   child; the rest covers aidx itself and the grammar engine's token tables).
+    pub const LLAMA_CPP_CPU: Self = Self {
+        runtime_bytes: 48 << 20,
+        f32_token_embedding: false,
+        activation_bytes: 4,
+        attention_scores: false,
+        attention_chunk: LLAMA_CPP_UBATCH,
+        mask_f32_copy: false,
+        engine: OverheadEngine::LlamaCpp,
+    };
+
+    /// The model for an engine on a device. llama.cpp is built for the CPU only here, so its
+    /// model is the CPU one whatever the device.
+    pub fn for_engine(engine: crate::engine::EngineKind, device: DeviceKind) -> Self {
+        match engine {
+            crate::engine::EngineKind::MistralRs => Self::for_device(device),
+            crate::engine::EngineKind::LlamaCpp => Self::LLAMA_CPP_CPU,
+        }
+    }
 
     /// The model for a device.
     pub fn for_device(device: DeviceKind) -> Self {
@@ -482,6 +547,9 @@ impl OverheadModel {
 
     /// Overhead for a context of `ctx` tokens, all prefilled at once.
     pub fn overhead(&self, shape: &ModelShape, ctx: u64) -> Overhead {
+        if self.engine == OverheadEngine::LlamaCpp {
+            return self.llama_cpp_overhead(shape, ctx);
+        }
         // Saturating u128 products: a hostile header or an absurd --ctx cannot overflow.
         let w = u128::from;
         let mul = |xs: &[u128]| xs.iter().fold(1u128, |acc, &x| acc.saturating_mul(x));
@@ -521,6 +589,38 @@ impl OverheadModel {
                 0
             },
             compute_bytes: clamp(compute),
+            repacked_weights_bytes: 0,
+        }
+    }
+
+    fn llama_cpp_overhead(&self, shape: &ModelShape, ctx: u64) -> Overhead {
+        let w = u128::from;
+        let u = w(ctx.min(self.attention_chunk));
+        let per_row = (w(shape.embedding_length) * 21 / 4)
+            .saturating_add(w(shape.feed_forward_length).saturating_mul(3));
+        let compute = u
+            .saturating_mul(w(self.activation_bytes))
+            .saturating_mul(per_row)
+            .saturating_add(u.saturating_mul(w(ctx)).saturating_mul(2));
+        let repacked: u64 = if cfg!(target_arch = "x86_64") {
+            shape
+                .tensors
+                .iter()
+                .filter(|t| t.dims.len() >= 2 && t.name != "token_embd.weight")
+                .filter_map(|t| {
+                    let ty = t.stored?;
+                    matches!(ty, GgmlType::Q4_0 | GgmlType::Q4_K | GgmlType::IQ4_NL)
+                        .then(|| ty.bytes_for(t.n_elements()).unwrap_or(0))
+                })
+                .fold(0u64, u64::saturating_add)
+        } else {
+            0
+        };
+        Overhead {
+            runtime_bytes: self.runtime_bytes,
+            token_embedding_bytes: 0,
+            compute_bytes: u64::try_from(compute).unwrap_or(u64::MAX),
+            repacked_weights_bytes: repacked,
         }
     }
 }
@@ -534,6 +634,8 @@ pub struct Overhead {
     pub token_embedding_bytes: u64,
     /// Peak activations of a full-context prefill.
     pub compute_bytes: u64,
+    /// Weights an engine keeps a second, rearranged copy of (llama.cpp's CPU repacking).
+    pub repacked_weights_bytes: u64,
 }
 
 impl Overhead {
@@ -542,6 +644,7 @@ impl Overhead {
         self.runtime_bytes
             .saturating_add(self.token_embedding_bytes)
             .saturating_add(self.compute_bytes)
+            .saturating_add(self.repacked_weights_bytes)
     }
 }
 
@@ -688,7 +791,12 @@ pub fn quantization_table(shape: &ModelShape, req: &BudgetRequest) -> Vec<QuantR
         .into_iter()
         .map(|q| QuantRow {
             quantization: q,
-            budget: compute(shape, q.display_name(), shape.weights_bytes_for(q), req),
+            budget: compute(
+                &shape.quantized_as(q),
+                q.display_name(),
+                shape.weights_bytes_for(q),
+                req,
+            ),
         })
         .collect()
 }
@@ -814,7 +922,7 @@ impl ModelSource {
                 compute(&shape, &label, header.weights_bytes(), req)
             }
             Self::Known(_) => compute(
-                &shape,
+                &shape.quantized_as(FileQuant::Q4_K_M),
                 FileQuant::Q4_K_M.display_name(),
                 shape.weights_bytes_for(FileQuant::Q4_K_M),
                 req,
@@ -890,14 +998,24 @@ pub fn render(b: &Budget) -> String {
             b.overhead.token_embedding_bytes as i64,
         ),
         (
-            "overhead: compute (full-context prefill)".to_owned(),
+            "overhead: compute (prefill activations)".to_owned(),
             b.overhead.compute_bytes as i64,
+        ),
+        (
+            "overhead: repacked weights (llama.cpp)".to_owned(),
+            b.overhead.repacked_weights_bytes as i64,
         ),
         ("total".to_owned(), b.total_bytes as i64),
         (format!("device: {device}"), b.device_bytes as i64),
         ("headroom".to_owned(), b.headroom_bytes),
     ];
-    for (label, bytes) in rows {
+    // Engine-specific overhead terms are shown only for the engine that has them.
+    let engine_specific =
+        |label: &str| label.starts_with("overhead: f32") || label.starts_with("overhead: repacked");
+    for (label, bytes) in rows
+        .into_iter()
+        .filter(|(label, bytes)| !(engine_specific(label) && *bytes == 0))
+    {
         let _ = writeln!(
             out,
             "  {label:<48} {:>12}",

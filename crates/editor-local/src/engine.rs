@@ -1,4 +1,5 @@
-//! The embedded engine: a GGUF model loaded from a local file through mistral.rs.
+//! The embedded engine: a GGUF model loaded from a local file through mistral.rs, or through
+//! llama.cpp ([`EngineKind::LlamaCpp`], the `llama-cpp` feature; see `llama_cpp.rs`).
 //!
 //! Everything that can go wrong is checked before mistral.rs sees the file: the header is read
 //! with our own reader, the architecture must be one the engine's GGUF loader accepts (it panics
@@ -104,6 +105,63 @@ pub struct LoadOptions {
     pub context_tokens: Option<u64>,
     /// GPU memory for the budget; `None` = CPU (available system RAM).
     pub vram_bytes: Option<u64>,
+    /// Which engine runs the model.
+    pub engine: EngineKind,
+    /// CPU threads; `None` = every core.
+    pub threads: Option<usize>,
+}
+
+/// The embedded engines aidx can run a GGUF model with (`editor.engine`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EngineKind {
+    /// mistral.rs (candle): the default.
+    #[default]
+    MistralRs,
+    /// llama.cpp through llama-cpp-2 (cargo feature `llama-cpp`): faster on CPU here, see
+    /// BENCHMARKS.md.
+    LlamaCpp,
+}
+
+impl EngineKind {
+    /// The configuration spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EngineKind::MistralRs => "mistralrs",
+            EngineKind::LlamaCpp => "llama-cpp",
+        }
+    }
+}
+
+impl EngineKind {
+    /// The engine for an `editor.engine` setting: `auto` (or unset) is llama.cpp on the CPU
+    /// when it is built in (it measured faster there, see BENCHMARKS.md) and mistral.rs when a
+    /// GPU is configured (`gpu_configured`) or llama.cpp is not built in.
+    pub fn from_setting(setting: Option<&str>, gpu_configured: bool) -> Result<Self, String> {
+        match setting.unwrap_or("auto") {
+            "auto" if gpu_configured || !cfg!(feature = "llama-cpp") => Ok(EngineKind::MistralRs),
+            "auto" => Ok(EngineKind::LlamaCpp),
+            other => other.parse(),
+        }
+    }
+}
+
+impl std::str::FromStr for EngineKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "mistralrs" | "mistral.rs" => Ok(EngineKind::MistralRs),
+            "llama-cpp" | "llama.cpp" => Ok(EngineKind::LlamaCpp),
+            other => Err(format!(
+                "unknown engine `{other}`; use `mistralrs` or `llama-cpp`"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for EngineKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl LoadOptions {
@@ -114,6 +172,8 @@ impl LoadOptions {
             kv_type: KvType::F16,
             context_tokens: None,
             vram_bytes: None,
+            engine: EngineKind::MistralRs,
+            threads: None,
         }
     }
 }
@@ -194,7 +254,7 @@ pub struct Generation {
 
 /// A loaded embedded model.
 pub struct EmbeddedModel {
-    model: Model,
+    backend: Backend,
     header: GgufHeader,
     path: PathBuf,
     load_time: Duration,
@@ -204,10 +264,18 @@ pub struct EmbeddedModel {
     used_fallback_template: bool,
 }
 
+/// The engine behind an [`EmbeddedModel`].
+enum Backend {
+    MistralRs(Model),
+    #[cfg(feature = "llama-cpp")]
+    LlamaCpp(crate::llama_cpp::LlamaCppEngine),
+}
+
 impl std::fmt::Debug for EmbeddedModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EmbeddedModel")
             .field("path", &self.path)
+            .field("engine", &self.engine())
             .field("context_tokens", &self.context_tokens)
             .finish_non_exhaustive()
     }
@@ -234,6 +302,7 @@ pub fn preflight_load(
     kv_type: KvType,
     requested_context: Option<u64>,
     vram_bytes: Option<u64>,
+    engine: EngineKind,
 ) -> Result<Preflight, EngineError> {
     let header = preflight_file(path)?;
     let shape = ModelShape::from_header(&header)?;
@@ -248,7 +317,7 @@ pub fn preflight_load(
         context_tokens,
         device_bytes,
         device,
-        overhead: OverheadModel::for_device(device),
+        overhead: OverheadModel::for_engine(engine, device),
     };
     let label = budget::file_quant_label(&header);
     let mut result = budget::compute(&shape, &label, header.weights_bytes(), &request(wanted));
@@ -343,15 +412,100 @@ impl EmbeddedModel {
             options.kv_type,
             options.context_tokens,
             options.vram_bytes,
+            options.engine,
         )?;
         let context_tokens = preflight.context_tokens as usize;
-        Self::start(
-            &options.path,
-            preflight.header,
-            Some(preflight.budget),
+        match options.engine {
+            EngineKind::MistralRs => {
+                if let Some(threads) = options.threads {
+                    // candle and mistral.rs size rayon's global pool from this on first use.
+                    // SAFETY: set before the engine starts any thread; read only by rayon.
+                    unsafe { std::env::set_var("RAYON_NUM_THREADS", threads.to_string()) };
+                }
+                Self::start(
+                    &options.path,
+                    preflight.header,
+                    Some(preflight.budget),
+                    context_tokens,
+                )
+                .await
+            }
+            EngineKind::LlamaCpp => {
+                Self::start_llama_cpp(&options, preflight.header, preflight.budget, context_tokens)
+            }
+        }
+    }
+
+    #[cfg(feature = "llama-cpp")]
+    fn start_llama_cpp(
+        options: &LoadOptions,
+        header: GgufHeader,
+        budget: Budget,
+        context_tokens: usize,
+    ) -> Result<EmbeddedModel, EngineError> {
+        let threads = options.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        });
+        let started = Instant::now();
+        let engine = std::panic::catch_unwind(|| {
+            crate::llama_cpp::LlamaCppEngine::load(
+                &options.path,
+                threads,
+                options.kv_type,
+                context_tokens,
+            )
+        })
+        .map_err(|payload| EngineError::Panic {
+            during: "loading the model",
+            message: panic_message(payload),
+        })??;
+        Ok(EmbeddedModel {
+            backend: Backend::LlamaCpp(engine),
+            header,
+            path: options.path.clone(),
+            load_time: started.elapsed(),
             context_tokens,
-        )
-        .await
+            budget: Some(budget),
+            grammar_eos: None,
+            used_fallback_template: false,
+        })
+    }
+
+    #[cfg(not(feature = "llama-cpp"))]
+    fn start_llama_cpp(
+        _: &LoadOptions,
+        _: GgufHeader,
+        _: Budget,
+        _: usize,
+    ) -> Result<EmbeddedModel, EngineError> {
+        Err(EngineError::Load {
+            path: Default::default(),
+            detail: "this aidx was built without the `llama-cpp` feature; set `editor.engine: mistralrs` or rebuild with `--features llama-cpp`".into(),
+        })
+    }
+
+    /// Teacher-forced scoring of `text` (llama.cpp engine only): the number of predicted tokens
+    /// and their mean negative log-likelihood in nats; perplexity is `exp` of the latter. Used to
+    /// compare a requantized model with its source.
+    pub fn score_text(&self, text: &str) -> Result<(usize, f64), EngineError> {
+        match &self.backend {
+            #[cfg(feature = "llama-cpp")]
+            Backend::LlamaCpp(engine) => engine.score(text),
+            Backend::MistralRs(_) => Err(EngineError::Generate(
+                "scoring text needs the llama-cpp engine".into(),
+            )),
+        }
+    }
+
+    /// Which engine runs the model.
+    pub fn engine(&self) -> EngineKind {
+        match self.backend {
+            Backend::MistralRs(_) => EngineKind::MistralRs,
+            #[cfg(feature = "llama-cpp")]
+            Backend::LlamaCpp(_) => EngineKind::LlamaCpp,
+        }
     }
 
     /// Loads without the architecture, completeness and budget checks. Only for tests that prove
@@ -443,7 +597,7 @@ impl EmbeddedModel {
             }
         };
         Ok(EmbeddedModel {
-            model,
+            backend: Backend::MistralRs(model),
             header,
             path,
             load_time: started.elapsed(),
@@ -486,7 +640,12 @@ impl EmbeddedModel {
 
     /// Token count of plain text with the model's own tokenizer.
     pub async fn count_tokens(&self, text: &str) -> Result<usize, EngineError> {
-        self.model
+        let model = match &self.backend {
+            Backend::MistralRs(model) => model,
+            #[cfg(feature = "llama-cpp")]
+            Backend::LlamaCpp(engine) => return Ok(engine.count_tokens(text)),
+        };
+        model
             .tokenize(
                 either::Either::Right(text.to_string()),
                 None,
@@ -501,11 +660,16 @@ impl EmbeddedModel {
 
     /// Token count of a conversation with the chat template applied (what the engine will see).
     pub async fn count_prompt_tokens(&self, messages: &[Message]) -> Result<usize, EngineError> {
+        let model = match &self.backend {
+            Backend::MistralRs(model) => model,
+            #[cfg(feature = "llama-cpp")]
+            Backend::LlamaCpp(engine) => return engine.count_prompt_tokens(messages),
+        };
         let mut text = mistralrs::TextMessages::new();
         for m in messages {
             text = text.add_message(role(m.role), &m.content);
         }
-        self.model
+        model
             .tokenize(either::Either::Left(text), None, true, true, None)
             .await
             .map(|t| t.len())
@@ -526,6 +690,16 @@ impl EmbeddedModel {
                 max_new_tokens: request.max_new_tokens,
                 context_tokens: self.context_tokens,
             });
+        }
+        #[cfg(feature = "llama-cpp")]
+        if let Backend::LlamaCpp(engine) = &self.backend {
+            return std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                engine.generate(request, on_text)
+            }))
+            .map_err(|payload| EngineError::Panic {
+                during: "generating",
+                message: panic_message(payload),
+            })?;
         }
         let mut builder = RequestBuilder::new();
         for m in &request.messages {
@@ -580,8 +754,10 @@ impl EmbeddedModel {
         on_text: &mut dyn FnMut(&str),
         stop: &[String],
     ) -> Result<Generation, EngineError> {
-        let mut stream = self
-            .model
+        let Backend::MistralRs(model) = &self.backend else {
+            return Err(EngineError::Generate("not a mistral.rs model".into()));
+        };
+        let mut stream = model
             .stream_chat_request(builder)
             .await
             .map_err(|e| EngineError::Generate(e.to_string()))?;

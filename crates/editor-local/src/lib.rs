@@ -3,6 +3,9 @@
 pub mod budget;
 pub mod engine;
 pub mod gguf;
+#[cfg(feature = "llama-cpp")]
+mod llama_cpp;
 pub mod models;
 pub mod quantize;
 pub mod stress;
+pub mod synthetic;

@@ -90,7 +90,7 @@ pub async fn run_point(
         context_tokens: used,
         device_bytes: u64::MAX / 4,
         device: DeviceKind::Cpu,
-        overhead: OverheadModel::for_device(DeviceKind::Cpu),
+        overhead: OverheadModel::for_engine(model.engine(), DeviceKind::Cpu),
     };
     let predicted =
         budget::compute(&shape, "file", model.header().weights_bytes(), &req).total_bytes;

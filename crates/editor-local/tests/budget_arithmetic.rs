@@ -284,3 +284,45 @@ fn an_unknown_model_lists_the_known_ids() {
     let e = ModelSource::resolve("not-a-model").unwrap_err().to_string();
     assert!(e.contains("Qwen2.5-Coder-14B-Instruct"), "{e}");
 }
+
+/// llama.cpp's overhead model against what llama.cpp itself logged (`llama-server -lv 4`, see
+/// `OverheadModel::LLAMA_CPP_CPU`): compute buffers and the CPU_REPACK copy.
+#[test]
+fn llama_cpp_overhead_matches_llama_cpps_own_buffer_sizes() {
+    use aidx_editor_local::synthetic::{LlamaShape, llama_header};
+    let Some(path) = model(SMOLLM2) else {
+        return;
+    };
+    let smollm2 = GgufHeader::read(&path).unwrap();
+    let model_ = OverheadModel::LLAMA_CPP_CPU;
+    let within = |got: u64, logged_mib: f64, tolerance: f64| {
+        let logged = logged_mib * MIB as f64;
+        let err = (got as f64 - logged) / logged;
+        assert!(
+            err.abs() <= tolerance,
+            "{:.2} MiB vs llama.cpp's {logged_mib} MiB ({:+.1} %)",
+            got as f64 / MIB as f64,
+            err * 100.0
+        );
+    };
+    let small = ModelShape::from_header(&smollm2).unwrap();
+    // SmolLM2 Q4_1: nothing is repacked (Q4_1 has no repacked layout).
+    let o = model_.overhead(&small, 1024);
+    within(o.compute_bytes, 15.64, 0.03);
+    assert_eq!(o.repacked_weights_bytes, 0);
+    assert_eq!(o.token_embedding_bytes, 0);
+    within(model_.overhead(&small, 2048).compute_bytes, 16.64, 0.03);
+
+    // The bench's synthetic 1.1B Q4_K_M model (same header, no weights needed).
+    let big = llama_header(&smollm2, LlamaShape::ONE_B, FileQuant::Q4_K_M).unwrap();
+    let big = ModelShape::from_header(&big).unwrap();
+    within(model_.overhead(&big, 1024).compute_bytes, 54.02, 0.03);
+    within(model_.overhead(&big, 2048).compute_bytes, 55.02, 0.03);
+    if cfg!(target_arch = "x86_64") {
+        within(
+            model_.overhead(&big, 1024).repacked_weights_bytes,
+            455.06,
+            0.005,
+        );
+    }
+}

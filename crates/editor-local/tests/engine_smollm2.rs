@@ -6,7 +6,8 @@
 use std::path::PathBuf;
 
 use aidx_editor_local::engine::{
-    EmbeddedModel, EngineError, FinishReason, GenerateRequest, Grammar, LoadOptions, Message, Role,
+    EmbeddedModel, EngineError, EngineKind, FinishReason, GenerateRequest, Grammar, LoadOptions,
+    Message, Role,
 };
 use aidx_editor_local::models::{default_models_dir, find_known};
 
@@ -44,13 +45,27 @@ fn runtime() -> tokio::runtime::Runtime {
 
 #[test]
 fn smollm2_generates_greedily_and_bounds_its_context() {
+    generates_greedily_and_bounds_its_context(EngineKind::MistralRs);
+}
+
+#[cfg(feature = "llama-cpp")]
+#[test]
+fn smollm2_on_llama_cpp_generates_greedily_and_bounds_its_context() {
+    generates_greedily_and_bounds_its_context(EngineKind::LlamaCpp);
+}
+
+/// The same contract on either engine: greedy determinism, the token limit, prompt counts,
+/// grammar completion ends generation, and overflow refused before the engine.
+fn generates_greedily_and_bounds_its_context(engine: EngineKind) {
     let Some(path) = model_file("smollm2-135m-instruct") else {
         return;
     };
     runtime().block_on(async {
         let mut options = LoadOptions::cpu(&path);
         options.context_tokens = Some(1024);
+        options.engine = engine;
         let model = EmbeddedModel::load(options).await.expect("SmolLM2 loads");
+        assert_eq!(model.engine(), engine);
         assert_eq!(model.context_tokens(), 1024);
         assert!(model.budget().expect("budget computed").fits);
 

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use aidx_editor_local::budget::KvType;
 use aidx_editor_local::engine::{
-    self, EmbeddedModel, GenerateRequest, Grammar, LoadOptions, Message, Role,
+    self, EmbeddedModel, EngineKind, GenerateRequest, Grammar, LoadOptions, Message, Role,
 };
 use aidx_editor_local::models;
 
@@ -48,11 +48,16 @@ impl EmbeddedEditor {
             .unwrap_or("f16")
             .parse()
             .map_err(|e| unavailable(format!("editor.kv-type: {e}")))?;
+        let engine =
+            EngineKind::from_setting(role.engine.as_deref(), config.gpu_vram_bytes.is_some())
+                .map_err(|e| unavailable(format!("editor.engine: {e}")))?;
         Self::load_file(LoadOptions {
             path,
             kv_type,
             context_tokens: role.context,
             vram_bytes: config.gpu_vram_bytes,
+            engine,
+            threads: role.threads.map(|t| t as usize),
         })
     }
 

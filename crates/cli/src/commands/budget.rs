@@ -3,6 +3,7 @@
 use aidx_editor_local::budget::{
     self, BudgetRequest, DeviceKind, KvType, ModelSource, OverheadModel,
 };
+use aidx_editor_local::engine::EngineKind;
 use anyhow::Context as _;
 
 /// Arguments of `aidx budget`.
@@ -22,6 +23,10 @@ pub struct BudgetArgs {
     /// KV cache type: f16, q8_0 or q4_0.
     #[arg(long, default_value = "f16")]
     pub kv_type: KvType,
+    /// Engine whose memory behaviour to budget for: auto (llama-cpp on the CPU, mistralrs with
+    /// --vram), llama-cpp or mistralrs.
+    #[arg(long, default_value = "auto")]
+    pub engine: String,
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -38,7 +43,11 @@ pub fn run(args: BudgetArgs) -> anyhow::Result<()> {
         context_tokens: args.ctx,
         device_bytes,
         device,
-        overhead: OverheadModel::for_device(device),
+        overhead: OverheadModel::for_engine(
+            EngineKind::from_setting(Some(&args.engine), args.vram.is_some())
+                .map_err(anyhow::Error::msg)?,
+            device,
+        ),
     };
     let source = ModelSource::resolve(&args.model)
         .with_context(|| format!("cannot budget `{}`", args.model))?;

@@ -3,7 +3,9 @@
 use std::io::Write;
 
 use aidx_editor_local::budget::KvType;
-use aidx_editor_local::engine::{EmbeddedModel, GenerateRequest, LoadOptions, Message, Role};
+use aidx_editor_local::engine::{
+    EmbeddedModel, EngineKind, GenerateRequest, LoadOptions, Message, Role,
+};
 use aidx_editor_local::models;
 use anyhow::Context as _;
 
@@ -61,6 +63,12 @@ pub fn run(args: ChatArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         kv_type,
         context_tokens: ctx.config.editor.context,
         vram_bytes: ctx.config.gpu_vram_bytes,
+        engine: EngineKind::from_setting(
+            ctx.config.editor.engine.as_deref(),
+            ctx.config.gpu_vram_bytes.is_some(),
+        )
+        .map_err(|e| anyhow::anyhow!("editor.engine: {e}"))?,
+        threads: ctx.config.editor.threads.map(|t| t as usize),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

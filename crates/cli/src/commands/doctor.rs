@@ -1,7 +1,7 @@
 //! `aidx doctor`: check the set-up; `--stress` measures the memory budget against reality.
 
 use aidx_editor_local::budget::{self, KvType};
-use aidx_editor_local::engine::{EmbeddedModel, LoadOptions, preflight_load};
+use aidx_editor_local::engine::{EmbeddedModel, EngineKind, LoadOptions, preflight_load};
 use aidx_editor_local::models::{self, KNOWN_MODELS};
 use aidx_editor_local::stress::{self, MAX_PREDICTION_ERROR};
 use anyhow::Context as _;
@@ -46,6 +46,11 @@ pub fn run(args: DoctorArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         .unwrap_or("f16")
         .parse()
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let engine = EngineKind::from_setting(
+        config.editor.engine.as_deref(),
+        config.gpu_vram_bytes.is_some(),
+    )
+    .map_err(|e| anyhow::anyhow!("editor.engine: {e}"))?;
     if !args.stress {
         println!(
             "configuration: ok ({} file(s) read)",
@@ -65,10 +70,16 @@ pub fn run(args: DoctorArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             Err(e) => println!("available RAM: unknown ({e})"),
         }
         println!("editor model: {} → {}", model_arg, path.display());
-        match preflight_load(&path, kv_type, config.editor.context, config.gpu_vram_bytes) {
+        match preflight_load(
+            &path,
+            kv_type,
+            config.editor.context,
+            config.gpu_vram_bytes,
+            engine,
+        ) {
             Ok(p) => {
                 println!(
-                    "editor preflight: ok — will run with a context of {} tokens",
+                    "editor preflight: ok — {engine} will run with a context of {} tokens",
                     p.context_tokens
                 );
                 print!("{}", budget::render(&p.budget));
@@ -86,6 +97,8 @@ pub fn run(args: DoctorArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         kv_type,
         context_tokens: config.editor.context,
         vram_bytes: config.gpu_vram_bytes,
+        engine,
+        threads: config.editor.threads.map(|t| t as usize),
     };
     let points = runtime.block_on(async {
         let model = EmbeddedModel::load(options).await?;

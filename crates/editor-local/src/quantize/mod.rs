@@ -267,7 +267,7 @@ fn requantize(
     Ok(bytes)
 }
 
-fn write_header<W: Write>(
+pub(crate) fn write_header<W: Write>(
     w: &mut W,
     metadata: &gguf::Metadata,
     header: &GgufHeader,

@@ -17,15 +17,16 @@ pub fn models_dir() -> PathBuf {
 }
 
 /// The model file `name`, or `None` (with a note on stderr) when it is absent. With
-/// `AIDX_REQUIRE_MODELS=1` an absent model fails the test instead.
+/// `AIDX_REQUIRE_MODELS=1` or `AIDX_REQUIRE_REAL=1` (CI) an absent model fails the test instead.
 pub fn model(name: &str) -> Option<PathBuf> {
     let path = models_dir().join(name);
     if path.exists() {
         return Some(path);
     }
-    if std::env::var("AIDX_REQUIRE_MODELS").as_deref() == Ok("1") {
+    let required = |var: &str| std::env::var(var).as_deref() == Ok("1");
+    if required("AIDX_REQUIRE_MODELS") || required("AIDX_REQUIRE_REAL") {
         panic!(
-            "model {} is missing (AIDX_REQUIRE_MODELS=1)",
+            "model {} is missing and a real model is required (AIDX_REQUIRE_MODELS / AIDX_REQUIRE_REAL)",
             path.display()
         );
     }

@@ -1,0 +1,435 @@
+//! llama.cpp as the second embedded engine (`editor.engine: llama-cpp`, cargo feature `llama-cpp`).
+//!
+//! Same contract as the mistral.rs path in [`crate::engine`]: the file has passed the same
+//! preflight, the prompt is counted and refused before it can overflow, and grammar-constrained
+//! decoding uses the same llguidance Lark grammars. Here aidx drives the decode loop itself: it
+//! asks llguidance for the allowed-token mask at every step, picks among the allowed tokens, and
+//! stops the moment the grammar is complete, so the completion holds exactly the edit's tokens.
+
+use std::num::NonZeroU32;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::context::params::{KvCacheType, LlamaContextParams};
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::{LlamaChatMessage, LlamaModel};
+use llama_cpp_2::sampling::LlamaSampler;
+use llama_cpp_2::token::LlamaToken;
+use llguidance::api::TopLevelGrammar;
+use llguidance::toktrie::TokEnv;
+use llguidance::{Matcher, ParserFactory};
+
+use crate::budget::KvType;
+use crate::engine::{
+    EngineError, FinishReason, GenerateRequest, Generation, Grammar, Message, Role,
+};
+
+/// Tokens decoded per llama.cpp batch while reading the prompt.
+const PROMPT_BATCH: usize = 512;
+
+/// The process-wide llama.cpp backend (llama.cpp allows one initialisation per process).
+fn backend() -> Result<&'static LlamaBackend, EngineError> {
+    static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
+    BACKEND
+        .get_or_init(|| {
+            // llama.cpp's own log lines go to `tracing` (target `llama_cpp_2`), not to stderr.
+            llama_cpp_2::send_logs_to_tracing(llama_cpp_2::LogOptions::default());
+            LlamaBackend::init().map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| EngineError::Load {
+            path: Default::default(),
+            detail: format!("cannot start llama.cpp: {e}"),
+        })
+}
+
+/// A model loaded in llama.cpp, with what constrained decoding needs built on first use.
+pub(crate) struct LlamaCppEngine {
+    model: LlamaModel,
+    threads: i32,
+    kv_type: KvType,
+    context_tokens: usize,
+    grammar: OnceLock<Result<Arc<ParserFactory>, String>>,
+}
+
+impl LlamaCppEngine {
+    /// Loads `path` (already preflighted) on the CPU.
+    pub(crate) fn load(
+        path: &Path,
+        threads: usize,
+        kv_type: KvType,
+        context_tokens: usize,
+    ) -> Result<Self, EngineError> {
+        let backend = backend()?;
+        let params = LlamaModelParams::default();
+        let model =
+            LlamaModel::load_from_file(backend, path, &params).map_err(|e| EngineError::Load {
+                path: path.to_path_buf(),
+                detail: format!("llama.cpp could not load the model: {e}"),
+            })?;
+        Ok(LlamaCppEngine {
+            model,
+            threads: threads.max(1) as i32,
+            kv_type,
+            context_tokens,
+            grammar: OnceLock::new(),
+        })
+    }
+
+    fn parser_factory(&self) -> Result<Arc<ParserFactory>, EngineError> {
+        self.grammar
+            .get_or_init(|| {
+                let env: TokEnv = LlamaSampler::llguidance_tok_env(&self.model);
+                ParserFactory::new_simple(&env)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
+            .map_err(|e| EngineError::Generate(format!("cannot build the grammar engine: {e}")))
+    }
+
+    /// The conversation as the model sees it: its own chat template when llama.cpp knows it,
+    /// ChatML otherwise (the same fallback the mistral.rs path uses).
+    pub(crate) fn render_prompt(&self, messages: &[Message]) -> Result<String, EngineError> {
+        let chat: Result<Vec<_>, _> = messages
+            .iter()
+            .map(|m| LlamaChatMessage::new(role_name(m.role).to_string(), m.content.clone()))
+            .collect();
+        let chat = chat.map_err(|e| EngineError::Generate(format!("invalid message: {e}")))?;
+        if let Ok(template) = self.model.chat_template(None)
+            && let Ok(text) = self.model.apply_chat_template(&template, &chat, true)
+        {
+            return Ok(text);
+        }
+        let mut text = String::new();
+        for m in messages {
+            text.push_str(&format!(
+                "<|im_start|>{}\n{}<|im_end|>\n",
+                role_name(m.role),
+                m.content
+            ));
+        }
+        text.push_str("<|im_start|>assistant\n");
+        Ok(text)
+    }
+
+    fn tokenize(&self, text: &str, add_special: bool) -> Vec<LlamaToken> {
+        self.model
+            .vocab()
+            .tokenize(text.as_bytes(), add_special, true)
+    }
+
+    /// Tokens of plain text.
+    pub(crate) fn count_tokens(&self, text: &str) -> usize {
+        self.tokenize(text, false).len()
+    }
+
+    /// Tokens of a templated conversation.
+    pub(crate) fn count_prompt_tokens(&self, messages: &[Message]) -> Result<usize, EngineError> {
+        Ok(self.tokenize(&self.render_prompt(messages)?, true).len())
+    }
+
+    /// A context for `tokens` tokens (rounded up to 256, capped at the budgeted context): the
+    /// KV cache is sized per request, as mistral.rs's grows with the sequence, so a short request
+    /// does not hold the memory of a full one.
+    fn new_context(&self, tokens: usize) -> Result<LlamaContext<'_>, EngineError> {
+        let n_ctx = tokens
+            .div_ceil(256)
+            .saturating_mul(256)
+            .clamp(256, self.context_tokens.max(256));
+        let kv = match self.kv_type {
+            KvType::F16 => KvCacheType::F16,
+            KvType::Q8_0 => KvCacheType::Q8_0,
+            KvType::Q4_0 => KvCacheType::Q4_0,
+        };
+        let params = LlamaContextParams::default()
+            .with_n_ctx(NonZeroU32::new(n_ctx as u32))
+            .with_n_batch(PROMPT_BATCH as u32)
+            .with_n_threads(self.threads)
+            .with_n_threads_batch(self.threads)
+            .with_type_k(kv)
+            .with_type_v(kv);
+        self.model
+            .new_context(backend()?, params)
+            .map_err(|e| EngineError::Generate(format!("llama.cpp context: {e}")))
+    }
+
+    /// Generates a reply (the caller has checked the context budget).
+    pub(crate) fn generate(
+        &self,
+        request: &GenerateRequest,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<Generation, EngineError> {
+        let started = Instant::now();
+        let prompt = self.tokenize(&self.render_prompt(&request.messages)?, true);
+        let mut matcher = match &request.grammar {
+            None => None,
+            Some(grammar) => {
+                let top = match grammar {
+                    Grammar::Lark(text) => TopLevelGrammar::from_lark(text.clone()),
+                    Grammar::Regex(text) => TopLevelGrammar::from_regex(text),
+                };
+                let m = Matcher::new(self.parser_factory()?.create_parser(top));
+                if let Some(e) = m.get_error() {
+                    return Err(EngineError::Generate(format!("invalid grammar: {e}")));
+                }
+                Some(m)
+            }
+        };
+        let mut ctx = self.new_context(prompt.len() + request.max_new_tokens)?;
+        let decode_err =
+            |e: llama_cpp_2::DecodeError| EngineError::Generate(format!("llama.cpp decode: {e}"));
+        let batch_err = |e: llama_cpp_2::llama_batch::BatchAddError| {
+            EngineError::Generate(format!("llama.cpp batch: {e}"))
+        };
+
+        // Prompt, in batches; logits only for its last token.
+        let mut batch = LlamaBatch::new(PROMPT_BATCH, 1);
+        let last = prompt.len().saturating_sub(1);
+        for (c, chunk) in prompt.chunks(PROMPT_BATCH).enumerate() {
+            batch.clear();
+            for (i, &token) in chunk.iter().enumerate() {
+                let pos = c * PROMPT_BATCH + i;
+                batch
+                    .add(token, pos as i32, &[0], pos == last)
+                    .map_err(batch_err)?;
+            }
+            ctx.decode(&mut batch).map_err(decode_err)?;
+        }
+        let prompt_time = started.elapsed();
+        let mut logits_index = batch.n_tokens() - 1;
+
+        let decode_started = Instant::now();
+        let mut rng = Sampler::new(request.temperature);
+        let mut pending: Vec<u8> = Vec::new();
+        let mut text = String::new();
+        let mut completion_tokens = 0usize;
+        let mut finish = FinishReason::Length;
+        let mut pos = prompt.len();
+        while completion_tokens < request.max_new_tokens {
+            let logits = ctx.get_logits_ith(logits_index);
+            let mask = match matcher.as_mut() {
+                Some(m) => Some(
+                    m.compute_mask()
+                        .map_err(|e| EngineError::Generate(format!("grammar: {e}")))?,
+                ),
+                None => None,
+            };
+            let Some(token) = rng.pick(logits, |t| mask.as_ref().is_none_or(|m| m.is_allowed(t)))
+            else {
+                return Err(EngineError::Generate(
+                    "the grammar allows no token at this point".into(),
+                ));
+            };
+            let token = LlamaToken(token as i32);
+            if self.model.vocab().is_eog(token) {
+                finish = FinishReason::Stop;
+                break;
+            }
+            completion_tokens += 1;
+            pending.extend(self.model.vocab().token_to_piece(token, false, None));
+            let valid = match std::str::from_utf8(&pending) {
+                Ok(s) => s.len(),
+                Err(e) => e.valid_up_to(),
+            };
+            if valid > 0 {
+                let piece = String::from_utf8_lossy(&pending[..valid]).into_owned();
+                pending.drain(..valid);
+                let before = text.len();
+                text.push_str(&piece);
+                if let Some(at) = request
+                    .stop
+                    .iter()
+                    .filter_map(|s| text.find(s.as_str()))
+                    .min()
+                {
+                    if at > before {
+                        on_text(&text[before..at]);
+                    }
+                    text.truncate(at);
+                    finish = FinishReason::Stop;
+                    break;
+                }
+                on_text(&piece);
+            }
+            if let Some(m) = matcher.as_mut() {
+                m.consume_token(token.0 as u32)
+                    .map_err(|e| EngineError::Generate(format!("grammar: {e}")))?;
+                if m.is_stopped() {
+                    finish = FinishReason::Stop;
+                    break;
+                }
+            }
+            if completion_tokens == request.max_new_tokens {
+                break;
+            }
+            batch.clear();
+            batch
+                .add(token, pos as i32, &[0], true)
+                .map_err(batch_err)?;
+            pos += 1;
+            ctx.decode(&mut batch).map_err(decode_err)?;
+            logits_index = 0;
+        }
+        if !pending.is_empty() {
+            let rest = String::from_utf8_lossy(&pending).into_owned();
+            on_text(&rest);
+            text.push_str(&rest);
+        }
+        let decode_time = decode_started.elapsed();
+        Ok(Generation {
+            text,
+            prompt_tokens: prompt.len(),
+            completion_tokens,
+            finish,
+            prompt_tok_per_sec: rate(prompt.len(), prompt_time),
+            decode_tok_per_sec: rate(completion_tokens, decode_time),
+            elapsed: started.elapsed(),
+        })
+    }
+}
+
+impl LlamaCppEngine {
+    /// Teacher-forced scoring of `text`: the number of predicted tokens and their mean negative
+    /// log-likelihood (nats). Perplexity is `exp(mean_nll)`. The text must fit the context.
+    pub(crate) fn score(&self, text: &str) -> Result<(usize, f64), EngineError> {
+        let tokens = self.tokenize(text, true);
+        if tokens.len() < 2 {
+            return Err(EngineError::Generate("text too short to score".into()));
+        }
+        if tokens.len() > self.context_tokens {
+            return Err(EngineError::ContextOverflow {
+                prompt_tokens: tokens.len(),
+                max_new_tokens: 0,
+                context_tokens: self.context_tokens,
+            });
+        }
+        let mut ctx = self.new_context(tokens.len())?;
+        let mut batch = LlamaBatch::new(PROMPT_BATCH, 1);
+        let mut nll = 0.0f64;
+        for (c, chunk) in tokens.chunks(PROMPT_BATCH).enumerate() {
+            batch.clear();
+            for (i, &token) in chunk.iter().enumerate() {
+                batch
+                    .add(token, (c * PROMPT_BATCH + i) as i32, &[0], true)
+                    .map_err(|e| EngineError::Generate(format!("llama.cpp batch: {e}")))?;
+            }
+            ctx.decode(&mut batch)
+                .map_err(|e| EngineError::Generate(format!("llama.cpp decode: {e}")))?;
+            for i in 0..chunk.len() {
+                let at = c * PROMPT_BATCH + i;
+                let Some(next) = tokens.get(at + 1) else {
+                    break;
+                };
+                let logits = ctx.get_logits_ith(i as i32);
+                let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let sum: f64 = logits.iter().map(|&l| ((l - max) as f64).exp()).sum();
+                let log_p = (logits[next.0 as usize] - max) as f64 - sum.ln();
+                nll -= log_p;
+            }
+        }
+        let n = tokens.len() - 1;
+        Ok((n, nll / n as f64))
+    }
+}
+
+fn rate(tokens: usize, time: Duration) -> f64 {
+    if time.is_zero() {
+        0.0
+    } else {
+        tokens as f64 / time.as_secs_f64()
+    }
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::System => "system",
+        Role::User => "user",
+        Role::Assistant => "assistant",
+    }
+}
+
+/// Greedy, or temperature sampling, over the allowed tokens.
+struct Sampler {
+    temperature: f32,
+    state: u64,
+}
+
+impl Sampler {
+    fn new(temperature: Option<f64>) -> Self {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1);
+        Sampler {
+            temperature: temperature.unwrap_or(0.0).max(0.0) as f32,
+            state: seed | 1,
+        }
+    }
+
+    fn next_f32(&mut self) -> f32 {
+        self.state ^= self.state >> 12;
+        self.state ^= self.state << 25;
+        self.state ^= self.state >> 27;
+        (self.state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 40) as f32 / (1u64 << 24) as f32
+    }
+
+    /// The chosen token id, or `None` when nothing is allowed.
+    fn pick(&mut self, logits: &[f32], allowed: impl Fn(u32) -> bool) -> Option<u32> {
+        let mut best: Option<(u32, f32)> = None;
+        for (id, &l) in logits.iter().enumerate() {
+            let id = id as u32;
+            if l.is_finite() && allowed(id) && best.is_none_or(|(_, b)| l > b) {
+                best = Some((id, l));
+            }
+        }
+        let (best_id, max) = best?;
+        if self.temperature <= 0.0 {
+            return Some(best_id);
+        }
+        let weights: Vec<(u32, f32)> = logits
+            .iter()
+            .enumerate()
+            .filter(|&(id, l)| l.is_finite() && allowed(id as u32))
+            .map(|(id, &l)| (id as u32, ((l - max) / self.temperature).exp()))
+            .collect();
+        let total: f32 = weights.iter().map(|(_, w)| w).sum();
+        let mut target = self.next_f32() * total;
+        for (id, w) in &weights {
+            target -= w;
+            if target <= 0.0 {
+                return Some(*id);
+            }
+        }
+        Some(best_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn greedy_takes_the_best_allowed_token() {
+        let mut s = Sampler::new(None);
+        let logits = [0.5, 3.0, 2.0, f32::NAN];
+        assert_eq!(s.pick(&logits, |_| true), Some(1));
+        assert_eq!(s.pick(&logits, |t| t != 1), Some(2));
+        assert_eq!(s.pick(&logits, |t| t == 3), None, "NaN is never chosen");
+        assert_eq!(s.pick(&logits, |_| false), None);
+    }
+
+    #[test]
+    fn sampling_stays_inside_the_mask() {
+        let mut s = Sampler::new(Some(1.0));
+        let logits = [1.0, 1.0, 1.0, 1.0];
+        for _ in 0..200 {
+            let t = s.pick(&logits, |t| t % 2 == 1).unwrap();
+            assert!(t % 2 == 1);
+        }
+    }
+}
