@@ -194,13 +194,7 @@ async fn architect_markdown_round_trip_against_the_real_server() {
         Provider::OpenAiCompatible,
         format!("{}/v1", server.origin()),
     );
-    let repo = tempfile::tempdir().unwrap();
-    std::fs::create_dir(repo.path().join("src")).unwrap();
-    std::fs::write(
-        repo.path().join("src/main.rs"),
-        "fn main() { println!(\"hi\"); }\n",
-    )
-    .unwrap();
+    let repo = repo_with(&[("src/main.rs", "fn main() { println!(\"hi\"); }\n")]);
     let options = ArchitectOptions {
         max_tokens: Some(256),
         temperature: Some(0.0),
@@ -268,18 +262,10 @@ async fn architect_json_schema_plan_from_smollm2_is_valid_and_written() {
         Provider::OpenAiCompatible,
         format!("{}/v1", server.origin()),
     );
-    let repo = tempfile::tempdir().unwrap();
-    std::fs::create_dir(repo.path().join("src")).unwrap();
-    std::fs::write(
-        repo.path().join("src/main.rs"),
-        "fn main() { println!(\"hi\"); }\n",
-    )
-    .unwrap();
-    std::fs::write(
-        repo.path().join("src/lib.rs"),
-        "pub fn name() -> &'static str { \"demo\" }\n",
-    )
-    .unwrap();
+    let repo = repo_with(&[
+        ("src/main.rs", "fn main() { println!(\"hi\"); }\n"),
+        ("src/lib.rs", "pub fn name() -> &'static str { \"demo\" }\n"),
+    ]);
     let options = ArchitectOptions {
         max_tokens: Some(768),
         temperature: Some(0.0),
@@ -321,4 +307,15 @@ async fn architect_json_schema_plan_from_smollm2_is_valid_and_written() {
         outcome.usage,
         started.elapsed().as_secs_f64()
     );
+}
+
+/// A temporary directory holding `files` (relative path, content).
+fn repo_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let repo = tempfile::tempdir().unwrap();
+    for (path, content) in files {
+        let path = repo.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+    repo
 }

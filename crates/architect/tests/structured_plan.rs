@@ -101,6 +101,29 @@ fn expected_plan() -> Plan {
     }
 }
 
+/// One `plan` call with the JSON format against `server` (OpenAI-compatible), for the request
+/// "Print the version" over the test repository's references and files.
+async fn plan_json(
+    server: &MockServer,
+    repo: &std::path::Path,
+    repo_map: &str,
+    sink: aidx_architect::DeltaSink<'_>,
+) -> Result<aidx_architect::plan::PlanOutcome, ArchitectError> {
+    let planner = client(
+        config(Provider::OpenAiCompatible, &format!("{}/v1", server.uri())),
+        None,
+    );
+    let architect = Architect::new(&planner, repo, json_options());
+    let (refs, files) = (refs(), files());
+    let input = PlanInput {
+        request: "Print the version",
+        repo_map,
+        reference_ids: &refs,
+        files: &files,
+    };
+    architect.plan(input, sink, &CancellationToken::new()).await
+}
+
 #[tokio::test]
 async fn openai_request_carries_the_schema_and_a_json_reply_becomes_plan_md() {
     let server = MockServer::start().await;
@@ -111,22 +134,9 @@ async fn openai_request_carries_the_schema_and_a_json_reply_becomes_plan_md() {
         .mount(&server)
         .await;
     let repo = repo();
-    let planner = client(
-        config(Provider::OpenAiCompatible, &format!("{}/v1", server.uri())),
-        None,
-    );
-    let architect = Architect::new(&planner, repo.path(), json_options());
-    let (refs, files) = (refs(), files());
-    let input = PlanInput {
-        request: "Print the version",
-        repo_map: "R1 src/main.rs: fn main()",
-        reference_ids: &refs,
-        files: &files,
-    };
     let deltas = Deltas::default();
     let mut sink = deltas.sink();
-    let outcome = architect
-        .plan(input, &mut sink, &CancellationToken::new())
+    let outcome = plan_json(&server, repo.path(), "R1 src/main.rs: fn main()", &mut sink)
         .await
         .unwrap();
     assert_eq!(outcome.attempts, 1);
@@ -151,7 +161,7 @@ async fn openai_request_carries_the_schema_and_a_json_reply_becomes_plan_md() {
     assert_eq!(format["json_schema"]["name"], "plan");
     assert_eq!(format["json_schema"]["strict"], true);
     let schema = &format["json_schema"]["schema"];
-    assert_eq!(schema, &plan_schema(&refs, &files));
+    assert_eq!(schema, &plan_schema(&refs(), &files()));
     assert_eq!(
         schema["properties"]["context"]["items"]["enum"],
         json!(["R1", "R2"])
@@ -191,23 +201,14 @@ async fn bad_json_is_corrected_once_then_an_invalid_plan_is_a_clear_error() {
         .mount(&server)
         .await;
     let repo = repo();
-    let planner = client(
-        config(Provider::OpenAiCompatible, &format!("{}/v1", server.uri())),
-        None,
-    );
-    let architect = Architect::new(&planner, repo.path(), json_options());
-    let (refs, files) = (refs(), files());
-    let input = PlanInput {
-        request: "Print the version",
-        repo_map: "R1 src/main.rs: fn main()",
-        reference_ids: &refs,
-        files: &files,
-    };
-    let mut sink = |_: &str| {};
-    let error = architect
-        .plan(input, &mut sink, &CancellationToken::new())
-        .await
-        .unwrap_err();
+    let error = plan_json(
+        &server,
+        repo.path(),
+        "R1 src/main.rs: fn main()",
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
     match &error {
         ArchitectError::InvalidPlan {
             problems,
@@ -274,21 +275,7 @@ async fn a_corrected_json_plan_is_written_after_the_retry() {
         .mount(&server)
         .await;
     let repo = repo();
-    let planner = client(
-        config(Provider::OpenAiCompatible, &format!("{}/v1", server.uri())),
-        None,
-    );
-    let architect = Architect::new(&planner, repo.path(), json_options());
-    let (refs, files) = (refs(), files());
-    let input = PlanInput {
-        request: "Print the version",
-        repo_map: "",
-        reference_ids: &refs,
-        files: &files,
-    };
-    let mut sink = |_: &str| {};
-    let outcome = architect
-        .plan(input, &mut sink, &CancellationToken::new())
+    let outcome = plan_json(&server, repo.path(), "", &mut |_| {})
         .await
         .unwrap();
     assert_eq!(outcome.attempts, 2);
@@ -399,20 +386,7 @@ async fn a_server_that_rejects_the_schema_points_at_plan_format() {
         .mount(&server)
         .await;
     let repo = repo();
-    let planner = client(
-        config(Provider::OpenAiCompatible, &format!("{}/v1", server.uri())),
-        None,
-    );
-    let architect = Architect::new(&planner, repo.path(), json_options());
-    let input = PlanInput {
-        request: "x",
-        repo_map: "",
-        reference_ids: &[],
-        files: &[],
-    };
-    let mut sink = |_: &str| {};
-    let error = architect
-        .plan(input, &mut sink, &CancellationToken::new())
+    let error = plan_json(&server, repo.path(), "", &mut |_| {})
         .await
         .unwrap_err();
     let message = error.to_string();

@@ -51,7 +51,7 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    ensure_passive_openmp();
+    ensure_passive_openmp_when_busy();
     let cli = Cli::parse();
     if cli.command.only_prints() {
         restore_default_sigpipe();
@@ -77,14 +77,16 @@ impl Command {
     }
 }
 
-/// The embedded llama.cpp engine runs its threads with OpenMP, whose default is to spin while
-/// waiting. aidx shares the machine with the user's builds and tests, and on this 2-core box a
-/// spinning pool measured ~1 tok/s instead of ~90 (BENCHMARKS.md). libgomp reads
-/// `OMP_WAIT_POLICY` only when it is loaded, before `main`, so when the variable is unset aidx
-/// sets it to `PASSIVE` and re-executes itself once. A user's own setting is kept.
-fn ensure_passive_openmp() {
+/// The embedded llama.cpp engine runs its threads with OpenMP, which spins while it waits.
+/// That is fastest on an idle machine and a collapse on a busy one: on this 2-core box, decode
+/// measured ~165 tok/s spinning vs ~55 passive when idle, but 0.6–2.4 tok/s spinning vs 72–94
+/// passive while builds ran (BENCHMARKS.md). libgomp reads `OMP_WAIT_POLICY` only when it is
+/// loaded, before `main`, so when the variable is unset and the machine is already busy (1-minute
+/// load average ≥ half the cores) aidx re-executes itself once with `PASSIVE`. A user's own
+/// setting is always kept.
+fn ensure_passive_openmp_when_busy() {
     #[cfg(unix)]
-    if std::env::var_os("OMP_WAIT_POLICY").is_none() {
+    if std::env::var_os("OMP_WAIT_POLICY").is_none() && machine_is_busy() {
         use std::os::unix::process::CommandExt as _;
         if let Ok(exe) = std::env::current_exe() {
             let mut args = std::env::args_os();
@@ -95,9 +97,18 @@ fn ensure_passive_openmp() {
                 .env("OMP_WAIT_POLICY", "PASSIVE")
                 .exec();
             // exec only returns on failure: carry on with the default policy.
-            tracing::debug!("could not re-execute with OMP_WAIT_POLICY=PASSIVE: {error}");
+            eprintln!("note: could not re-execute with OMP_WAIT_POLICY=PASSIVE: {error}");
         }
     }
+}
+
+/// Whether the 1-minute load average is at least half the number of cores.
+fn machine_is_busy() -> bool {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .is_some_and(|load| load >= cores as f64 / 2.0)
 }
 
 /// Rust ignores SIGPIPE, so `aidx budget | head` would panic on the closed pipe inside

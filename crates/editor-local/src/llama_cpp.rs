@@ -8,7 +8,7 @@
 
 use std::num::NonZeroU32;
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use llama_cpp_2::context::LlamaContext;
@@ -47,9 +47,22 @@ fn backend() -> Result<&'static LlamaBackend, EngineError> {
         })
 }
 
+/// The context of the last request and the tokens in its KV cache. Kept between requests so
+/// the next one reuses the allocation and skips the prompt prefix it shares (an Editor's
+/// retries and a chat's turns repeat the system prompt and the files).
+struct Session {
+    ctx: LlamaContext<'static>,
+    n_ctx: usize,
+    /// Tokens whose keys and values are in the cache, positions 0.., in order.
+    cached: Vec<LlamaToken>,
+}
+
 /// A model loaded in llama.cpp, with what constrained decoding needs built on first use.
 pub(crate) struct LlamaCppEngine {
-    model: LlamaModel,
+    /// Declared before `model`: fields drop in order, and the context borrows the model.
+    session: Mutex<Option<Session>>,
+    /// Boxed so the address the session's context points to never moves.
+    model: Box<LlamaModel>,
     threads: i32,
     kv_type: KvType,
     context_tokens: usize,
@@ -72,7 +85,8 @@ impl LlamaCppEngine {
                 detail: format!("llama.cpp could not load the model: {e}"),
             })?;
         Ok(LlamaCppEngine {
-            model,
+            session: Mutex::new(None),
+            model: Box::new(model),
             threads: threads.max(1) as i32,
             kv_type,
             context_tokens,
@@ -158,9 +172,49 @@ impl LlamaCppEngine {
             .map_err(|e| EngineError::Generate(format!("llama.cpp context: {e}")))
     }
 
+    /// A session whose context holds at least `needed` tokens: the kept one when it is large
+    /// enough, otherwise a new one (the old one is freed first).
+    fn session_for<'s>(
+        &self,
+        slot: &'s mut Option<Session>,
+        needed: usize,
+    ) -> Result<&'s mut Session, EngineError> {
+        if slot.as_ref().is_none_or(|s| s.n_ctx < needed) {
+            *slot = None;
+            let ctx = self.new_context(needed)?;
+            let n_ctx = ctx.n_ctx() as usize;
+            // SAFETY: the context borrows `*self.model`, which is boxed (its address is stable)
+            // and outlives every session: `session` is declared before `model`, so it is dropped
+            // first, and sessions are only replaced or dropped through `self`.
+            let ctx =
+                unsafe { std::mem::transmute::<LlamaContext<'_>, LlamaContext<'static>>(ctx) };
+            *slot = Some(Session {
+                ctx,
+                n_ctx,
+                cached: Vec::new(),
+            });
+        }
+        Ok(slot.as_mut().expect("set above"))
+    }
+
     /// Generates a reply (the caller has checked the context budget).
     pub(crate) fn generate(
         &self,
+        request: &GenerateRequest,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<Generation, EngineError> {
+        let mut slot = self.session.lock().unwrap_or_else(|p| p.into_inner());
+        let result = self.generate_in(&mut slot, request, on_text);
+        if result.is_err() {
+            // The cache's contents are unknown after a failure: start clean next time.
+            *slot = None;
+        }
+        result
+    }
+
+    fn generate_in(
+        &self,
+        slot: &mut Option<Session>,
         request: &GenerateRequest,
         on_text: &mut dyn FnMut(&str),
     ) -> Result<Generation, EngineError> {
@@ -180,25 +234,45 @@ impl LlamaCppEngine {
                 Some(m)
             }
         };
-        let mut ctx = self.new_context(prompt.len() + request.max_new_tokens)?;
+        let session = self.session_for(slot, prompt.len() + request.max_new_tokens)?;
+        // Reuse the cached prefix; at least the last prompt token is decoded again, for logits.
+        let mut reused = session
+            .cached
+            .iter()
+            .zip(&prompt)
+            .take_while(|(a, b)| a == b)
+            .count()
+            .min(prompt.len().saturating_sub(1));
+        let removed = session
+            .ctx
+            .clear_kv_cache_seq(Some(0), Some(reused as u32), None)
+            .unwrap_or(false);
+        if !removed {
+            session.ctx.clear_kv_cache();
+            reused = 0;
+        }
+        session.cached.truncate(reused);
+        let ctx = &mut session.ctx;
+        let cached = &mut session.cached;
         let decode_err =
             |e: llama_cpp_2::DecodeError| EngineError::Generate(format!("llama.cpp decode: {e}"));
         let batch_err = |e: llama_cpp_2::llama_batch::BatchAddError| {
             EngineError::Generate(format!("llama.cpp batch: {e}"))
         };
 
-        // Prompt, in batches; logits only for its last token.
+        // The rest of the prompt, in batches; logits only for its last token.
         let mut batch = LlamaBatch::new(PROMPT_BATCH, 1);
         let last = prompt.len().saturating_sub(1);
-        for (c, chunk) in prompt.chunks(PROMPT_BATCH).enumerate() {
+        for (c, chunk) in prompt[reused..].chunks(PROMPT_BATCH).enumerate() {
             batch.clear();
             for (i, &token) in chunk.iter().enumerate() {
-                let pos = c * PROMPT_BATCH + i;
+                let pos = reused + c * PROMPT_BATCH + i;
                 batch
                     .add(token, pos as i32, &[0], pos == last)
                     .map_err(batch_err)?;
             }
             ctx.decode(&mut batch).map_err(decode_err)?;
+            cached.extend_from_slice(chunk);
         }
         let prompt_time = started.elapsed();
         let mut logits_index = batch.n_tokens() - 1;
@@ -273,6 +347,7 @@ impl LlamaCppEngine {
                 .map_err(batch_err)?;
             pos += 1;
             ctx.decode(&mut batch).map_err(decode_err)?;
+            cached.push(token);
             logits_index = 0;
         }
         if !pending.is_empty() {
@@ -286,7 +361,8 @@ impl LlamaCppEngine {
             prompt_tokens: prompt.len(),
             completion_tokens,
             finish,
-            prompt_tok_per_sec: rate(prompt.len(), prompt_time),
+            // Tokens actually processed: a reused prefix costs nothing.
+            prompt_tok_per_sec: rate(prompt.len() - reused, prompt_time),
             decode_tok_per_sec: rate(completion_tokens, decode_time),
             elapsed: started.elapsed(),
         })
@@ -308,6 +384,8 @@ impl LlamaCppEngine {
                 context_tokens: self.context_tokens,
             });
         }
+        // Scoring is rare: free the kept session rather than hold two caches.
+        *self.session.lock().unwrap_or_else(|p| p.into_inner()) = None;
         let mut ctx = self.new_context(tokens.len())?;
         let mut batch = LlamaBatch::new(PROMPT_BATCH, 1);
         let mut nll = 0.0f64;

@@ -124,6 +124,11 @@ fn generates_greedily_and_bounds_its_context(engine: EngineKind) {
         );
         assert_eq!(constrained.finish, FinishReason::Stop);
 
+        // 3b. After other requests (llama.cpp keeps its cache and reuses the shared prefix),
+        // the first request still gives exactly the first reply: nothing stale leaks in.
+        let later = model.generate(&request, &mut |_| {}).await.unwrap();
+        assert_eq!(later.text, generation.text, "a reused cache changed the reply");
+
         // 4. A prompt that cannot fit is refused before it reaches the engine.
         let long = "word ".repeat(2000);
         let overflow = GenerateRequest {

@@ -159,12 +159,6 @@ fn main() -> Result<()> {
     // Per decoded token every weight matrix is read once; the embedding table only for one row
     // (unless it doubles as the output projection).
     let bytes_per_token = header.weights_bytes() - if tied { 0 } else { embd_bytes };
-    let max_threads = *args.threads.iter().max().unwrap_or(&1);
-    let bandwidth = measure_bandwidth(max_threads);
-    eprintln!(
-        "memory read bandwidth ({max_threads} threads): {:.2} GB/s",
-        bandwidth / 1e9
-    );
 
     let mut rows = Vec::new();
     for &threads in &args.threads {
@@ -188,6 +182,15 @@ fn main() -> Result<()> {
         eprintln!("llama.cpp, {threads} thread(s)…");
         rows.push(run_llama_cpp(&model, threads, &same)?);
     }
+    // After the children: Linux reports a spawned child's peak RSS as at least this process's
+    // own peak (posix_spawn runs in our address space until exec), so the 1 GiB buffer of the
+    // bandwidth test must not exist before them.
+    let max_threads = *args.threads.iter().max().unwrap_or(&1);
+    let bandwidth = measure_bandwidth(max_threads);
+    eprintln!(
+        "memory read bandwidth ({max_threads} threads): {:.2} GB/s",
+        bandwidth / 1e9
+    );
     let report = Report {
         architecture: header.architecture().unwrap_or("?").to_string(),
         parameters: header.parameter_count(),
@@ -379,15 +382,20 @@ fn child_engine(model: &Path, args: &Args) -> Result<()> {
         let engine = EmbeddedModel::load(options).await?;
         let load_ms = engine.load_time().as_secs_f64() * 1e3;
         // Words that are one token each in most BPE vocabularies; the chat template adds a few.
+        // Each run starts with a different word, so llama.cpp's kept session cannot skip the
+        // prompt (only the chat template's first tokens are shared).
         let words: Vec<&str> = "the of and to in is on for that with as"
             .split(' ')
             .cycle()
             .take(args.prompt_tokens.saturating_sub(12))
             .collect();
-        let request = GenerateRequest {
+        let openers = [
+            "Alpha", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot", "Golf", "Hotel",
+        ];
+        let request = |run: usize| GenerateRequest {
             messages: vec![Message {
                 role: Role::User,
-                content: words.join(" "),
+                content: format!("{} {}", openers[run % openers.len()], words.join(" ")),
             }],
             max_new_tokens: args.gen_tokens,
             temperature: Some(0.0),
@@ -403,9 +411,9 @@ fn child_engine(model: &Path, args: &Args) -> Result<()> {
             ..Default::default()
         };
         // One warm-up generation, as llama-bench does.
-        engine.generate(&request, &mut |_| {}).await?;
-        for _ in 0..args.runs {
-            let g = engine.generate(&request, &mut |_| {}).await?;
+        engine.generate(&request(0), &mut |_| {}).await?;
+        for run in 1..=args.runs {
+            let g = engine.generate(&request(run), &mut |_| {}).await?;
             fig.prompt_tokens = g.prompt_tokens;
             fig.gen_tokens = g.completion_tokens;
             fig.prompt_runs.push(g.prompt_tok_per_sec);
