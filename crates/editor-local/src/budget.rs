@@ -189,23 +189,6 @@ impl ModelShape {
 
     /// Bytes of the weights requantized to `quant` with llama.cpp's mix. Tensors the mix leaves
     /// alone keep their stored type (descriptions: F32).
-    /// This shape with every tensor stored as `quant`'s mix would store it (what
-    /// `aidx model quantize` would write); engines that treat types differently (llama.cpp's
-    /// repacking) are budgeted from these types.
-    pub fn quantized_as(&self, quant: FileQuant) -> ModelShape {
-        let ctx = MixContext::from_names(
-            self.layers.len() as u64,
-            self.tensors.iter().map(|t| t.name.as_str()),
-        );
-        let mut shape = self.clone();
-        for t in &mut shape.tensors {
-            let ty = quantize::tensor_type(&t.name, &t.dims, quant, &ctx)
-                .unwrap_or(t.stored.unwrap_or(GgmlType::F32));
-            t.stored = Some(ty);
-        }
-        shape
-    }
-
     /// Bytes of the weights if stored with `quant`'s mix.
     pub fn weights_bytes_for(&self, quant: FileQuant) -> u64 {
         let ctx = MixContext::from_names(
@@ -508,14 +491,14 @@ impl OverheadModel {
         engine: OverheadEngine::MistralRs,
     };
     /// llama.cpp on the CPU (`editor.engine: llama-cpp`). Terms, measured from llama.cpp's own
-    /// load log (`-lv 4`: "CPU compute buffer size", "CPU_REPACK model buffer size") on SmolLM2
+    /// load log (`-lv 4`: "CPU compute buffer size") on SmolLM2
     /// (576 wide, FFN 1536) and a 22-layer 2048-wide model (FFN 5632), at 1,024 and 2,048 tokens:
     /// * compute buffer, flash attention on (llama.cpp's default `auto` on CPU), fitted to those
     ///   four logs within 2 %: `u × 4 × (5.25 × hidden + 3 × ffn) + u × ctx × 2` with
     ///   `u = min(512, ctx)` — the f32 activations of one micro-batch plus its f16 mask row block;
-    /// * repacked weights: on x86-64 with AVX2, llama.cpp copies every Q4_0/Q4_K/IQ4_NL matrix
-    ///   except the token embedding into an interleaved layout in anonymous memory, while the
-    ///   mapped file pages it read stay resident: those tensors count twice;
+    /// * weights once: aidx loads them with `use_mmap = false`. (With a mapping, the pages of
+    ///   every matrix llama.cpp repacks for its x86 kernels — Q4_0/Q4_K/IQ4_NL, 455 MiB of the
+    ///   bench's 1B model — stay resident next to the repacked copy.)
     /// * no f32 token-embedding copy; a 48 MiB process floor (measured 29 MiB for a bare engine
     ///   child; the rest covers aidx itself and the grammar engine's token tables).
     pub const LLAMA_CPP_CPU: Self = Self {
@@ -589,7 +572,6 @@ impl OverheadModel {
                 0
             },
             compute_bytes: clamp(compute),
-            repacked_weights_bytes: 0,
         }
     }
 
@@ -602,25 +584,10 @@ impl OverheadModel {
             .saturating_mul(w(self.activation_bytes))
             .saturating_mul(per_row)
             .saturating_add(u.saturating_mul(w(ctx)).saturating_mul(2));
-        let repacked: u64 = if cfg!(target_arch = "x86_64") {
-            shape
-                .tensors
-                .iter()
-                .filter(|t| t.dims.len() >= 2 && t.name != "token_embd.weight")
-                .filter_map(|t| {
-                    let ty = t.stored?;
-                    matches!(ty, GgmlType::Q4_0 | GgmlType::Q4_K | GgmlType::IQ4_NL)
-                        .then(|| ty.bytes_for(t.n_elements()).unwrap_or(0))
-                })
-                .fold(0u64, u64::saturating_add)
-        } else {
-            0
-        };
         Overhead {
             runtime_bytes: self.runtime_bytes,
             token_embedding_bytes: 0,
             compute_bytes: u64::try_from(compute).unwrap_or(u64::MAX),
-            repacked_weights_bytes: repacked,
         }
     }
 }
@@ -634,8 +601,6 @@ pub struct Overhead {
     pub token_embedding_bytes: u64,
     /// Peak activations of a full-context prefill.
     pub compute_bytes: u64,
-    /// Weights an engine keeps a second, rearranged copy of (llama.cpp's CPU repacking).
-    pub repacked_weights_bytes: u64,
 }
 
 impl Overhead {
@@ -644,7 +609,6 @@ impl Overhead {
         self.runtime_bytes
             .saturating_add(self.token_embedding_bytes)
             .saturating_add(self.compute_bytes)
-            .saturating_add(self.repacked_weights_bytes)
     }
 }
 
@@ -791,12 +755,7 @@ pub fn quantization_table(shape: &ModelShape, req: &BudgetRequest) -> Vec<QuantR
         .into_iter()
         .map(|q| QuantRow {
             quantization: q,
-            budget: compute(
-                &shape.quantized_as(q),
-                q.display_name(),
-                shape.weights_bytes_for(q),
-                req,
-            ),
+            budget: compute(shape, q.display_name(), shape.weights_bytes_for(q), req),
         })
         .collect()
 }
@@ -922,7 +881,7 @@ impl ModelSource {
                 compute(&shape, &label, header.weights_bytes(), req)
             }
             Self::Known(_) => compute(
-                &shape.quantized_as(FileQuant::Q4_K_M),
+                &shape,
                 FileQuant::Q4_K_M.display_name(),
                 shape.weights_bytes_for(FileQuant::Q4_K_M),
                 req,
@@ -1001,17 +960,12 @@ pub fn render(b: &Budget) -> String {
             "overhead: compute (prefill activations)".to_owned(),
             b.overhead.compute_bytes as i64,
         ),
-        (
-            "overhead: repacked weights (llama.cpp)".to_owned(),
-            b.overhead.repacked_weights_bytes as i64,
-        ),
         ("total".to_owned(), b.total_bytes as i64),
         (format!("device: {device}"), b.device_bytes as i64),
         ("headroom".to_owned(), b.headroom_bytes),
     ];
-    // Engine-specific overhead terms are shown only for the engine that has them.
-    let engine_specific =
-        |label: &str| label.starts_with("overhead: f32") || label.starts_with("overhead: repacked");
+    // The f32 embedding copy is mistral.rs's; it is shown only for the engine that has it.
+    let engine_specific = |label: &str| label.starts_with("overhead: f32");
     for (label, bytes) in rows
         .into_iter()
         .filter(|(label, bytes)| !(engine_specific(label) && *bytes == 0))
