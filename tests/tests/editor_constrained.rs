@@ -1,7 +1,10 @@
 //! Constrained decoding with the real SmolLM2: every reply to ≥ 20 varied edit requests parses as
 //! SEARCH/REPLACE blocks for the file in play, and generation stops when the grammar completes.
 
-use aidx_agent_core::edit::{GrammarLimits, parse_search_replace, search_replace_grammar};
+use aidx_agent_core::edit::{
+    GrammarFile, GrammarLimits, parse_search_replace, search_replace_grammar,
+    search_replace_grammar_for_files,
+};
 use aidx_editor_local::engine::{
     EmbeddedModel, EngineKind, FinishReason, GenerateRequest, Grammar, LoadOptions, Message, Role,
 };
@@ -179,5 +182,77 @@ fn every_reply_parses(engine: EngineKind) {
             "{engine}: {} constrained replies, {total_tokens} completion tokens in all",
             CASES.len()
         );
+    });
+}
+
+/// The per-file grammar the pipeline uses: every SEARCH the model can write is a run of the
+/// file's real lines, so it is found in the file verbatim — on every one of the cases.
+#[test]
+fn every_search_written_under_the_file_grammar_is_found_in_the_file() {
+    let Some(path) = model_path() else { return };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut options = LoadOptions::cpu(&path);
+        options.context_tokens = Some(2048);
+        options.engine = EngineKind::LlamaCpp;
+        let model = EmbeddedModel::load(options).await.expect("SmolLM2 loads");
+        let limits = GrammarLimits {
+            max_blocks: 1,
+            max_body_lines: 6,
+            max_line_chars: 80,
+        };
+        for (i, (file, content, request)) in CASES.iter().enumerate() {
+            let grammar = search_replace_grammar_for_files(
+                &[GrammarFile {
+                    path: file,
+                    text: Some(content),
+                }],
+                limits,
+            );
+            let prompt = format!("{file}\n```\n{content}```\n\nRequest: {request}");
+            let generation = model
+                .generate(
+                    &GenerateRequest {
+                        messages: vec![
+                            Message {
+                                role: Role::System,
+                                content: SYSTEM.into(),
+                            },
+                            Message {
+                                role: Role::User,
+                                content: prompt,
+                            },
+                        ],
+                        max_new_tokens: 400,
+                        temperature: None,
+                        stop: vec![],
+                        grammar: Some(Grammar::Lark(grammar)),
+                    },
+                    &mut |_| {},
+                )
+                .await
+                .unwrap_or_else(|e| panic!("case {i} ({request}): {e}"));
+            assert_eq!(
+                generation.finish,
+                FinishReason::Stop,
+                "case {i}: {:?}",
+                generation.text
+            );
+            let blocks = parse_search_replace(&generation.text, &[file])
+                .unwrap_or_else(|e| panic!("case {i}: unparseable {:?}: {e}", generation.text));
+            assert_eq!(blocks.len(), 1, "case {i}");
+            let search = &blocks[0].search;
+            assert!(
+                !search.trim().is_empty(),
+                "case {i}: empty SEARCH for an existing file"
+            );
+            assert!(
+                content.contains(search.as_str()),
+                "case {i}: SEARCH {search:?} is not a run of {file}'s lines"
+            );
+        }
     });
 }

@@ -104,10 +104,11 @@ pub struct GrammarFile<'a> {
     pub text: Option<&'a str>,
 }
 
-/// Like [`search_replace_grammar`], but each SEARCH line must be a line that really is in that
-/// file (and a new file's SEARCH is empty). A weak model then cannot invent or copy placeholder
-/// lines; the order of lines is still its own, so a non-contiguous SEARCH fails to apply and is
-/// reflected back as usual.
+/// Like [`search_replace_grammar`], but each SEARCH body must be a run of consecutive lines
+/// that really are in that file, in the file's order, starting at a non-blank line (and a new
+/// file's SEARCH is empty). A weak model then cannot invent, reorder or repeat lines: every
+/// SEARCH it can write is found in the file. Files longer than [`MAX_GRAMMAR_LINES`] lines get a
+/// bounded free-form SEARCH instead.
 pub fn search_replace_grammar_for_files(
     files: &[GrammarFile<'_>],
     limits: GrammarLimits,
@@ -127,34 +128,37 @@ pub fn search_replace_grammar_for_files(
         match file.text {
             None => rules.push_str(&format!("block_{i}: {head} \"=======\\n\" replace_body\n")),
             Some(text) => {
-                let mut distinct: Vec<&str> = Vec::new();
-                for l in text.lines() {
-                    if !l.trim().is_empty()
-                        && l.len() <= limits.max_line_chars
-                        && !distinct.contains(&l)
-                    {
-                        distinct.push(l);
-                    }
-                }
-                if distinct.is_empty() || distinct.len() > MAX_GRAMMAR_LINES {
+                let lines: Vec<&str> = text.lines().collect();
+                if !lines.iter().any(|l| !l.trim().is_empty()) || lines.len() > MAX_GRAMMAR_LINES {
                     rules.push_str(&format!("block_{i}: {head} search_body replace_body\n"));
                 } else {
-                    let alternatives = distinct
+                    // run_{i}_{j}: line j, then optionally the run from line j + 1.
+                    let last = lines.len() - 1;
+                    for (j, l) in lines.iter().enumerate() {
+                        let literal = lark_string(&format!("{l}\n"));
+                        if j == last {
+                            rules.push_str(&format!("run_{i}_{j}: {literal}\n"));
+                        } else {
+                            rules.push_str(&format!("run_{i}_{j}: {literal} run_{i}_{}?\n", j + 1));
+                        }
+                    }
+                    let starts = lines
                         .iter()
-                        .map(|l| lark_string(&format!("{l}\n")))
+                        .enumerate()
+                        .filter(|(_, l)| !l.trim().is_empty())
+                        .map(|(j, _)| format!("run_{i}_{j}"))
                         .collect::<Vec<_>>()
                         .join(" | ");
                     rules.push_str(&format!(
                         "block_{i}: {head} lines_{i} \"=======\\n\" replace_body\n\
-                         lines_{i}: line_{i}{{1,{n}}}\n\
-                         line_{i}: {alternatives}\n"
+                         lines_{i}: {starts}\n"
                     ));
                 }
             }
         }
     }
     format!(
-        "// Built by aidx for one request: SEARCH lines are the files' real lines, bodies bounded.\n\
+        "// Built by aidx for one request: SEARCH is a run of a file's real lines, bodies bounded.\n\
          {start}\
          block: {}\n\
          {rules}\
@@ -192,8 +196,14 @@ mod tests {
             GrammarLimits::default(),
         );
         assert!(
-            g.contains(r#"line_0: "def add(a, b):\n" | "    return a + b\n""#),
+            g.contains(r#"run_0_0: "def add(a, b):\n" run_0_1?"#)
+                && g.contains(r#"run_0_1: "    return a + b\n" run_0_2?"#)
+                && g.contains(r#"run_0_2: "\n""#),
             "{g}"
+        );
+        assert!(
+            g.contains("lines_0: run_0_0 | run_0_1\n"),
+            "runs start at non-blank lines: {g}"
         );
         assert!(
             g.contains(r#"block_1: "new.py" "\n<<<<<<< SEARCH\n" "=======\n" replace_body"#),
