@@ -19,8 +19,13 @@ echo "== aidx config (in $sample)"
 "$aidx" config
 echo "== aidx map"
 "$aidx" map --tokens 256 --stats
-echo "== aidx run (fully local: SmolLM2 plans and edits; a 135M model often fails to edit, and says so)"
+echo "== aidx run (fully local: SmolLM2 plans and edits. The grammar makes its edit well-formed and"
+echo "   its SEARCH real lines of calc.py, but a 135M model's change is rarely the right one: read the diff)"
 "$aidx" run -m "Add a function mul(a, b) that returns a * b to calc.py" --file calc.py --yes || echo "(the run ended without a commit: see the report above)"
 git --no-pager log --oneline | head -3
+if git rev-parse -q --verify HEAD~1 >/dev/null; then
+  echo "== aidx diff (what the run committed; \`aidx undo\` would revert it)"
+  "$aidx" diff || true
+fi
 echo "== aidx chat (embedded SmolLM2, greedy)"
 "$aidx" chat --max-tokens 64 "In one sentence: what does a function called add(a, b) in Python do?"

@@ -250,3 +250,29 @@ fn whole_files_replace_content() {
     assert_eq!(outcome.changes[0].after, "new\n");
     assert_eq!(outcome.changes[1].before, None);
 }
+
+#[test]
+fn an_exact_repeat_of_an_applied_block_is_skipped_not_failed() {
+    // SmolLM2 in the demo wrote the same block twice; the second SEARCH no longer matches.
+    let fs = files(&[("calc.py", "def add(a, b):\n    return a + b\n")]);
+    let block = EditBlock::new(
+        "calc.py",
+        "def add(a, b):\n    return a + b\n",
+        "def mul(a, b):\n    return a * b\n",
+    );
+    let outcome = plan_edits(&[block.clone(), block.clone()], reader(&fs));
+    assert!(outcome.is_complete(), "{:?}", outcome.failures);
+    assert_eq!(
+        outcome.applied,
+        vec![(0, MatchStrategy::Exact), (1, MatchStrategy::Duplicate)]
+    );
+    assert_eq!(
+        outcome.changes[0].after,
+        "def mul(a, b):\n    return a * b\n"
+    );
+
+    // A repeat of a block that failed is still a failure (nothing was applied to repeat).
+    let missing = EditBlock::new("calc.py", "nope\n", "x\n");
+    let outcome = plan_edits(&[missing.clone(), missing], reader(&fs));
+    assert_eq!(outcome.failures.len(), 2);
+}

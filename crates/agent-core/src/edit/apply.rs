@@ -27,6 +27,9 @@ pub enum MatchStrategy {
     CreateFile,
     /// A whole-file reply replaced the file's content.
     WholeFile,
+    /// The block repeats an earlier block of the same reply exactly (weak models often emit
+    /// the same edit twice); it is not applied a second time.
+    Duplicate,
 }
 
 impl fmt::Display for MatchStrategy {
@@ -37,6 +40,7 @@ impl fmt::Display for MatchStrategy {
             MatchStrategy::BlankLineTolerant => "blank-line-tolerant",
             MatchStrategy::Elision => "`...` elision",
             MatchStrategy::CreateFile => "new file",
+            MatchStrategy::Duplicate => "duplicate of an earlier block (skipped)",
             MatchStrategy::WholeFile => "whole file",
         })
     }
@@ -180,6 +184,14 @@ where
             reason,
             closest,
         };
+        let repeats_an_applied_block = blocks[..index]
+            .iter()
+            .enumerate()
+            .any(|(earlier, b)| b == block && applied.iter().any(|(i, _)| *i == earlier));
+        if repeats_an_applied_block {
+            applied.push((index, MatchStrategy::Duplicate));
+            continue;
+        }
         let file = match workspace.file(&block.path) {
             Ok(file) => file,
             Err(why) => {
