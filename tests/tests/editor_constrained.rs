@@ -6,7 +6,8 @@ use aidx_agent_core::edit::{
     search_replace_grammar_for_files,
 };
 use aidx_editor_local::engine::{
-    EmbeddedModel, EngineKind, FinishReason, GenerateRequest, Grammar, LoadOptions, Message, Role,
+    EmbeddedModel, EngineError, EngineKind, FinishReason, GenerateRequest, Generation, Grammar,
+    LoadOptions, Message, Role,
 };
 use aidx_editor_local::models::{default_models_dir, find_known};
 
@@ -147,21 +148,7 @@ fn every_reply_parses(engine: EngineKind) {
         for (i, (file, content, request)) in CASES.iter().enumerate() {
             let grammar = search_replace_grammar(&[file], limits);
             let budget = limits.max_chars(file.len());
-            let prompt = format!("{file}\n```\n{content}```\n\nRequest: {request}");
-            let generation = model
-                .generate(
-                    &GenerateRequest {
-                        messages: vec![
-                            Message { role: Role::System, content: SYSTEM.into() },
-                            Message { role: Role::User, content: prompt },
-                        ],
-                        max_new_tokens: budget,
-                        temperature: None,
-                        stop: vec![],
-                        grammar: Some(Grammar::Lark(grammar)),
-                    },
-                    &mut |_| {},
-                )
+            let generation = edit_reply(&model, file, content, request, grammar, budget)
                 .await
                 .unwrap_or_else(|e| panic!("case {i} ({request}): {e}"));
             let blocks = parse_search_replace(&generation.text, &[file])
@@ -212,27 +199,7 @@ fn every_search_written_under_the_file_grammar_is_found_in_the_file() {
                 }],
                 limits,
             );
-            let prompt = format!("{file}\n```\n{content}```\n\nRequest: {request}");
-            let generation = model
-                .generate(
-                    &GenerateRequest {
-                        messages: vec![
-                            Message {
-                                role: Role::System,
-                                content: SYSTEM.into(),
-                            },
-                            Message {
-                                role: Role::User,
-                                content: prompt,
-                            },
-                        ],
-                        max_new_tokens: 400,
-                        temperature: None,
-                        stop: vec![],
-                        grammar: Some(Grammar::Lark(grammar)),
-                    },
-                    &mut |_| {},
-                )
+            let generation = edit_reply(&model, file, content, request, grammar, 400)
                 .await
                 .unwrap_or_else(|e| panic!("case {i} ({request}): {e}"));
             assert_eq!(
@@ -255,4 +222,37 @@ fn every_search_written_under_the_file_grammar_is_found_in_the_file() {
             );
         }
     });
+}
+
+/// One greedy, grammar-constrained edit reply to `request` about `file` (shown with `content`).
+async fn edit_reply(
+    model: &EmbeddedModel,
+    file: &str,
+    content: &str,
+    request: &str,
+    grammar: String,
+    max_new_tokens: usize,
+) -> Result<Generation, EngineError> {
+    let prompt = format!("{file}\n```\n{content}```\n\nRequest: {request}");
+    model
+        .generate(
+            &GenerateRequest {
+                messages: vec![
+                    Message {
+                        role: Role::System,
+                        content: SYSTEM.into(),
+                    },
+                    Message {
+                        role: Role::User,
+                        content: prompt,
+                    },
+                ],
+                max_new_tokens,
+                temperature: None,
+                stop: vec![],
+                grammar: Some(Grammar::Lark(grammar)),
+            },
+            &mut |_| {},
+        )
+        .await
 }
