@@ -132,27 +132,26 @@ fn every_constrained_reply_is_a_parseable_edit_on_llama_cpp() {
 }
 
 fn every_reply_parses(engine: EngineKind) {
-    let Some(path) = model_path() else { return };
     assert!(CASES.len() >= 20);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let mut options = LoadOptions::cpu(&path);
-        options.context_tokens = Some(2048);
-        options.engine = engine;
-        let model = EmbeddedModel::load(options).await.expect("SmolLM2 loads");
-        let limits = GrammarLimits { max_blocks: 1, max_body_lines: 6, max_line_chars: 80 };
+    with_smollm2(engine, async |model| {
+        let limits = GrammarLimits {
+            max_blocks: 1,
+            max_body_lines: 6,
+            max_line_chars: 80,
+        };
         let mut total_tokens = 0;
         for (i, (file, content, request)) in CASES.iter().enumerate() {
             let grammar = search_replace_grammar(&[file], limits);
             let budget = limits.max_chars(file.len());
-            let generation = edit_reply(&model, file, content, request, grammar, budget)
+            let generation = edit_reply(model, file, content, request, grammar, budget)
                 .await
                 .unwrap_or_else(|e| panic!("case {i} ({request}): {e}"));
-            let blocks = parse_search_replace(&generation.text, &[file])
-                .unwrap_or_else(|e| panic!("case {i} ({request}): unparseable reply {:?}: {e}", generation.text));
+            let blocks = parse_search_replace(&generation.text, &[file]).unwrap_or_else(|e| {
+                panic!(
+                    "case {i} ({request}): unparseable reply {:?}: {e}",
+                    generation.text
+                )
+            });
             assert_eq!(blocks.len(), 1, "case {i}: {:?}", generation.text);
             assert_eq!(blocks[0].path, *file, "case {i}");
             assert_eq!(
@@ -176,16 +175,7 @@ fn every_reply_parses(engine: EngineKind) {
 /// file's real lines, so it is found in the file verbatim — on every one of the cases.
 #[test]
 fn every_search_written_under_the_file_grammar_is_found_in_the_file() {
-    let Some(path) = model_path() else { return };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let mut options = LoadOptions::cpu(&path);
-        options.context_tokens = Some(2048);
-        options.engine = EngineKind::LlamaCpp;
-        let model = EmbeddedModel::load(options).await.expect("SmolLM2 loads");
+    with_smollm2(EngineKind::LlamaCpp, async |model| {
         let limits = GrammarLimits {
             max_blocks: 1,
             max_body_lines: 6,
@@ -199,7 +189,7 @@ fn every_search_written_under_the_file_grammar_is_found_in_the_file() {
                 }],
                 limits,
             );
-            let generation = edit_reply(&model, file, content, request, grammar, 400)
+            let generation = edit_reply(model, file, content, request, grammar, 400)
                 .await
                 .unwrap_or_else(|e| panic!("case {i} ({request}): {e}"));
             assert_eq!(
@@ -221,6 +211,23 @@ fn every_search_written_under_the_file_grammar_is_found_in_the_file() {
                 "case {i}: SEARCH {search:?} is not a run of {file}'s lines"
             );
         }
+    });
+}
+
+/// Runs `body` with SmolLM2 loaded on `engine` (2,048-token context); without the model file,
+/// skips (or fails under AIDX_REQUIRE_REAL=1, in `model_path`).
+fn with_smollm2(engine: EngineKind, body: impl AsyncFnOnce(&EmbeddedModel)) {
+    let Some(path) = model_path() else { return };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut options = LoadOptions::cpu(&path);
+        options.context_tokens = Some(2048);
+        options.engine = engine;
+        let model = EmbeddedModel::load(options).await.expect("SmolLM2 loads");
+        body(&model).await;
     });
 }
 
