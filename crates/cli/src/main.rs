@@ -51,8 +51,10 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    ensure_passive_openmp_when_busy();
     let cli = Cli::parse();
+    if cli.command.may_run_the_engine() {
+        ensure_passive_openmp_when_busy();
+    }
     if cli.command.only_prints() {
         restore_default_sigpipe();
     }
@@ -67,6 +69,19 @@ fn main() -> std::process::ExitCode {
 }
 
 impl Command {
+    /// Commands that may load the embedded engine (llama.cpp's OpenMP threads): only these
+    /// are worth re-executing for the waiting policy.
+    fn may_run_the_engine(&self) -> bool {
+        matches!(
+            self,
+            Command::Chat(_)
+                | Command::Doctor(_)
+                | Command::Plan(_)
+                | Command::Run(_)
+                | Command::Edit(_)
+        )
+    }
+
     /// Commands that only read and print (no network, no child processes, no writes to the
     /// repository), where a closed stdout should simply end the process.
     fn only_prints(&self) -> bool {

@@ -577,7 +577,7 @@ impl OverheadModel {
 
     fn llama_cpp_overhead(&self, shape: &ModelShape, ctx: u64) -> Overhead {
         let w = u128::from;
-        let u = w(ctx.min(self.attention_chunk));
+        let u = w(ctx.min(LLAMA_CPP_UBATCH));
         let per_row = (w(shape.embedding_length) * 21 / 4)
             .saturating_add(w(shape.feed_forward_length).saturating_mul(3));
         let compute = u

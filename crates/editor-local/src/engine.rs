@@ -683,16 +683,9 @@ impl EmbeddedModel {
         request: &GenerateRequest,
         on_text: &mut dyn FnMut(&str),
     ) -> Result<Generation, EngineError> {
-        let prompt_tokens = self.count_prompt_tokens(&request.messages).await?;
-        if prompt_tokens + request.max_new_tokens > self.context_tokens {
-            return Err(EngineError::ContextOverflow {
-                prompt_tokens,
-                max_new_tokens: request.max_new_tokens,
-                context_tokens: self.context_tokens,
-            });
-        }
         #[cfg(feature = "llama-cpp")]
         if let Backend::LlamaCpp(engine) = &self.backend {
+            // It tokenizes once and refuses an overflowing prompt itself.
             return std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 engine.generate(request, on_text)
             }))
@@ -700,6 +693,14 @@ impl EmbeddedModel {
                 during: "generating",
                 message: panic_message(payload),
             })?;
+        }
+        let prompt_tokens = self.count_prompt_tokens(&request.messages).await?;
+        if prompt_tokens + request.max_new_tokens > self.context_tokens {
+            return Err(EngineError::ContextOverflow {
+                prompt_tokens,
+                max_new_tokens: request.max_new_tokens,
+                context_tokens: self.context_tokens,
+            });
         }
         let mut builder = RequestBuilder::new();
         for m in &request.messages {

@@ -9,3 +9,4 @@ pub mod models;
 pub mod quantize;
 pub mod stress;
 pub mod synthetic;
+mod xorshift;

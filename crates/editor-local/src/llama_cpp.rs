@@ -16,7 +16,7 @@ use llama_cpp_2::context::params::{KvCacheType, LlamaContextParams};
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::params::LlamaModelParams;
-use llama_cpp_2::model::{LlamaChatMessage, LlamaModel};
+use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
 use llguidance::api::TopLevelGrammar;
@@ -27,6 +27,7 @@ use crate::budget::KvType;
 use crate::engine::{
     EngineError, FinishReason, GenerateRequest, Generation, Grammar, Message, Role,
 };
+use crate::xorshift::XorShift64Star;
 
 /// Tokens decoded per llama.cpp batch while reading the prompt.
 const PROMPT_BATCH: usize = 512;
@@ -118,21 +119,16 @@ impl LlamaCppEngine {
             .map(|m| LlamaChatMessage::new(role_name(m.role).to_string(), m.content.clone()))
             .collect();
         let chat = chat.map_err(|e| EngineError::Generate(format!("invalid message: {e}")))?;
-        if let Ok(template) = self.model.chat_template(None)
-            && let Ok(text) = self.model.apply_chat_template(&template, &chat, true)
-        {
-            return Ok(text);
-        }
-        let mut text = String::new();
-        for m in messages {
-            text.push_str(&format!(
-                "<|im_start|>{}\n{}<|im_end|>\n",
-                role_name(m.role),
-                m.content
-            ));
-        }
-        text.push_str("<|im_start|>assistant\n");
-        Ok(text)
+        // The model's own template when llama.cpp knows it; otherwise llama.cpp's built-in
+        // "chatml", the same fallback the mistral.rs path uses (templates/chatml.jinja).
+        let own = self.model.chat_template(None).ok();
+        let chatml = LlamaChatTemplate::new("chatml").expect("no NUL in a literal");
+        own.iter()
+            .chain(std::iter::once(&chatml))
+            .find_map(|template| self.model.apply_chat_template(template, &chat, true).ok())
+            .ok_or_else(|| {
+                EngineError::Generate("llama.cpp could not apply a chat template".into())
+            })
     }
 
     fn tokenize(&self, text: &str, add_special: bool) -> Vec<LlamaToken> {
@@ -201,7 +197,8 @@ impl LlamaCppEngine {
         Ok(slot.as_mut().expect("set above"))
     }
 
-    /// Generates a reply (the caller has checked the context budget).
+    /// Generates a reply; a prompt that cannot fit with `max_new_tokens` is refused before
+    /// anything is decoded.
     pub(crate) fn generate(
         &self,
         request: &GenerateRequest,
@@ -224,6 +221,14 @@ impl LlamaCppEngine {
     ) -> Result<Generation, EngineError> {
         let started = Instant::now();
         let prompt = self.tokenize(&self.render_prompt(&request.messages)?, true);
+        // Checked here, on the one tokenization, rather than counted separately first.
+        if prompt.len() + request.max_new_tokens > self.context_tokens {
+            return Err(EngineError::ContextOverflow {
+                prompt_tokens: prompt.len(),
+                max_new_tokens: request.max_new_tokens,
+                context_tokens: self.context_tokens,
+            });
+        }
         let mut matcher = match &request.grammar {
             None => None,
             Some(grammar) => {
@@ -258,24 +263,14 @@ impl LlamaCppEngine {
         session.cached.truncate(reused);
         let ctx = &mut session.ctx;
         let cached = &mut session.cached;
-        let decode_err =
-            |e: llama_cpp_2::DecodeError| EngineError::Generate(format!("llama.cpp decode: {e}"));
-        let batch_err = |e: llama_cpp_2::llama_batch::BatchAddError| {
-            EngineError::Generate(format!("llama.cpp batch: {e}"))
-        };
 
         // The rest of the prompt, in batches; logits only for its last token.
         let mut batch = LlamaBatch::new(PROMPT_BATCH, 1);
         let last = prompt.len().saturating_sub(1);
         for (c, chunk) in prompt[reused..].chunks(PROMPT_BATCH).enumerate() {
-            batch.clear();
-            for (i, &token) in chunk.iter().enumerate() {
-                let pos = reused + c * PROMPT_BATCH + i;
-                batch
-                    .add(token, pos as i32, &[0], pos == last)
-                    .map_err(batch_err)?;
-            }
-            ctx.decode(&mut batch).map_err(decode_err)?;
+            decode_chunk(ctx, &mut batch, chunk, reused + c * PROMPT_BATCH, |pos| {
+                pos == last
+            })?;
             cached.extend_from_slice(chunk);
         }
         let prompt_time = started.elapsed();
@@ -345,12 +340,8 @@ impl LlamaCppEngine {
             if completion_tokens == request.max_new_tokens {
                 break;
             }
-            batch.clear();
-            batch
-                .add(token, pos as i32, &[0], true)
-                .map_err(batch_err)?;
+            decode_chunk(ctx, &mut batch, &[token], pos, |_| true)?;
             pos += 1;
-            ctx.decode(&mut batch).map_err(decode_err)?;
             cached.push(token);
             logits_index = 0;
         }
@@ -394,14 +385,7 @@ impl LlamaCppEngine {
         let mut batch = LlamaBatch::new(PROMPT_BATCH, 1);
         let mut nll = 0.0f64;
         for (c, chunk) in tokens.chunks(PROMPT_BATCH).enumerate() {
-            batch.clear();
-            for (i, &token) in chunk.iter().enumerate() {
-                batch
-                    .add(token, (c * PROMPT_BATCH + i) as i32, &[0], true)
-                    .map_err(|e| EngineError::Generate(format!("llama.cpp batch: {e}")))?;
-            }
-            ctx.decode(&mut batch)
-                .map_err(|e| EngineError::Generate(format!("llama.cpp decode: {e}")))?;
+            decode_chunk(&mut ctx, &mut batch, chunk, c * PROMPT_BATCH, |_| true)?;
             for i in 0..chunk.len() {
                 let at = c * PROMPT_BATCH + i;
                 let Some(next) = tokens.get(at + 1) else {
@@ -417,6 +401,32 @@ impl LlamaCppEngine {
         let n = tokens.len() - 1;
         Ok((n, nll / n as f64))
     }
+}
+
+/// Decodes `chunk` at positions `first_pos..`, asking for logits where `logits_at(pos)`.
+fn decode_chunk(
+    ctx: &mut LlamaContext<'_>,
+    batch: &mut LlamaBatch,
+    chunk: &[LlamaToken],
+    first_pos: usize,
+    logits_at: impl Fn(usize) -> bool,
+) -> Result<(), EngineError> {
+    batch.clear();
+    for (i, &token) in chunk.iter().enumerate() {
+        let pos = first_pos + i;
+        batch
+            .add(token, pos as i32, &[0], logits_at(pos))
+            .map_err(batch_error)?;
+    }
+    ctx.decode(batch).map_err(decode_error)
+}
+
+fn decode_error(e: llama_cpp_2::DecodeError) -> EngineError {
+    EngineError::Generate(format!("llama.cpp decode: {e}"))
+}
+
+fn batch_error(e: llama_cpp_2::llama_batch::BatchAddError) -> EngineError {
+    EngineError::Generate(format!("llama.cpp batch: {e}"))
 }
 
 fn rate(tokens: usize, time: Duration) -> f64 {
@@ -438,7 +448,7 @@ fn role_name(role: Role) -> &'static str {
 /// Greedy, or temperature sampling, over the allowed tokens.
 struct Sampler {
     temperature: f32,
-    state: u64,
+    rng: XorShift64Star,
 }
 
 impl Sampler {
@@ -449,15 +459,8 @@ impl Sampler {
             .unwrap_or(1);
         Sampler {
             temperature: temperature.unwrap_or(0.0).max(0.0) as f32,
-            state: seed | 1,
+            rng: XorShift64Star::new(seed),
         }
-    }
-
-    fn next_f32(&mut self) -> f32 {
-        self.state ^= self.state >> 12;
-        self.state ^= self.state << 25;
-        self.state ^= self.state >> 27;
-        (self.state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 40) as f32 / (1u64 << 24) as f32
     }
 
     /// The chosen token id, or `None` when nothing is allowed.
@@ -480,7 +483,7 @@ impl Sampler {
             .map(|(id, &l)| (id as u32, ((l - max) / self.temperature).exp()))
             .collect();
         let total: f32 = weights.iter().map(|(_, w)| w).sum();
-        let mut target = self.next_f32() * total;
+        let mut target = self.rng.next_f32() * total;
         for (id, w) in &weights {
             target -= w;
             if target <= 0.0 {

@@ -133,21 +133,6 @@ const SMALL_F16_SCALE: u16 = 0x1400;
 /// f32 1.0, the value of every norm weight.
 const ONE_F32: [u8; 4] = 1.0f32.to_le_bytes();
 
-/// xorshift64*: reproducible bytes without a dependency; quality is irrelevant here.
-struct Bytes(u64);
-
-impl Bytes {
-    fn fill(&mut self, buf: &mut [u8]) {
-        for chunk in buf.chunks_mut(8) {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            let v = self.0.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes();
-            chunk.copy_from_slice(&v[..chunk.len()]);
-        }
-    }
-}
-
 /// The header of a synthetic llama model of `shape` quantized with the `quant` mix, with the
 /// tokenizer metadata of `tokenizer` (a real model's header). Tensor offsets are laid out at
 /// the default alignment; nothing is written.
@@ -278,7 +263,7 @@ pub fn write_llama(
     );
     w.write_all(&head).map_err(io_err("cannot write", output))?;
 
-    let mut rng = Bytes(0x9E37_79B9_7F4A_7C15);
+    let mut rng = crate::xorshift::XorShift64Star::new(0x9E37_79B9_7F4A_7C15);
     let mut report = SyntheticModel {
         path: output.to_owned(),
         parameters: 0,

@@ -430,7 +430,6 @@ fn child_engine(model: &Path, args: &Args) -> Result<()> {
 struct LlamaBenchRow {
     n_prompt: usize,
     n_gen: usize,
-    avg_ts: f64,
     samples_ts: Vec<f64>,
 }
 
@@ -464,7 +463,6 @@ fn run_llama_cpp(model: &Path, threads: usize, args: &Args) -> Result<EngineFigu
             fig.prompt_tokens = row.n_prompt;
             fig.prompt_runs = row.samples_ts;
             fig.prompt_tok_s = median(&fig.prompt_runs);
-            let _ = row.avg_ts;
         } else {
             fig.gen_tokens = row.n_gen;
             fig.decode_runs = row.samples_ts;
