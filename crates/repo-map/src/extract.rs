@@ -226,6 +226,7 @@ fn extract(
     limit: Duration,
     engine: Engine,
 ) -> Result<FileTags, SkipReason> {
+    crate::ts_alloc::install();
     thread_local! {
         static PARSER: RefCell<Parser> = RefCell::new(Parser::new());
     }

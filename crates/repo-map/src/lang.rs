@@ -90,6 +90,9 @@ impl Lang {
 
     /// The tree-sitter grammar.
     pub fn grammar(self) -> tree_sitter::Language {
+        // Every parser and query is made from a grammar, so this is the point to route tree-sitter's
+        // allocations before its first object exists.
+        crate::ts_alloc::install();
         match self {
             Lang::Rust => tree_sitter_rust::LANGUAGE.into(),
             Lang::Python => tree_sitter_python::LANGUAGE.into(),

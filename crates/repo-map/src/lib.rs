@@ -30,6 +30,7 @@ mod matcher;
 mod render;
 mod repomap;
 mod tokens;
+mod ts_alloc;
 mod walk;
 
 pub use error::RepoMapError;
