@@ -125,12 +125,10 @@ impl Layout {
     }
 }
 
-/// How much a reference to a name should count.
-pub(crate) fn ident_weight(name: &str, definers: u32, mentioned: bool) -> f64 {
-    let mut w = 1.0;
-    if mentioned {
-        w *= 10.0;
-    }
+/// How much a reference to a name should count. `mention` is how specifically the request names
+/// it, from 0 (not at all) to 1 (the most specific mention in the request).
+pub(crate) fn ident_weight(name: &str, definers: u32, mention: f64) -> f64 {
+    let mut w = 1.0 + 9.0 * mention;
     if name.starts_with('_') {
         w *= 0.1;
     }

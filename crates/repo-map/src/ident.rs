@@ -90,17 +90,27 @@ impl Mentions {
     /// Whether `ident` is mentioned: by its exact name, by its normalised form, or (for identifiers of
     /// two or more parts of three letters or more) because every part of it appears in the request.
     pub fn matches(&self, ident: &str) -> bool {
-        if self.exact.contains(ident) {
-            return true;
-        }
+        self.strength(ident).is_some()
+    }
+
+    /// How specifically `ident` is mentioned, or `None` when it is not. A name mentioned as written
+    /// (or in another case style) scores its part count plus one; a name whose parts merely all
+    /// occur among the mentioned words scores its part count. So mentioning
+    /// `CloudStorageStreamWrapper` scores that name 5, and `CLOUD_STORAGE` or `StreamWrapper`
+    /// (same words, less of them) 2.
+    pub fn strength(&self, ident: &str) -> Option<u32> {
         let parts = split_identifier(ident);
+        if self.exact.contains(ident) {
+            return Some(parts.len() as u32 + 1);
+        }
         if parts.is_empty() {
-            return false;
+            return None;
         }
         if self.normalized.contains(&parts.join("_")) {
-            return true;
+            return Some(parts.len() as u32 + 1);
         }
-        parts.len() >= 2 && parts.iter().all(|p| p.len() >= 3 && self.parts.contains(p))
+        (parts.len() >= 2 && parts.iter().all(|p| p.len() >= 3 && self.parts.contains(p)))
+            .then_some(parts.len() as u32)
     }
 }
 
@@ -131,5 +141,16 @@ mod tests {
         );
         assert!(!m.matches("TokenBudget"), "every part must be mentioned");
         assert!(!m.matches("render"));
+    }
+
+    #[test]
+    fn a_name_mentioned_as_written_is_stronger_than_one_sharing_its_words() {
+        let m = Mentions::new("", &["CloudStorageStreamWrapper".to_string()]);
+        assert_eq!(m.strength("CloudStorageStreamWrapper"), Some(5));
+        assert_eq!(m.strength("cloud_storage_stream_wrapper"), Some(5));
+        assert_eq!(m.strength("CLOUD_STORAGE"), Some(2));
+        assert_eq!(m.strength("StreamWrapper"), Some(2));
+        assert_eq!(m.strength("Wrapper"), None);
+        assert_eq!(m.strength("StorageBucket"), None);
     }
 }

@@ -34,11 +34,19 @@ pub enum Lang {
     CSharp,
     /// Ruby (`.rb`).
     Ruby,
+    /// PHP (`.php`).
+    Php,
+    /// Kotlin (`.kt`, `.kts`).
+    Kotlin,
+    /// Swift (`.swift`).
+    Swift,
+    /// Lua (`.lua`).
+    Lua,
 }
 
 impl Lang {
     /// Every supported language.
-    pub const ALL: [Lang; 11] = [
+    pub const ALL: [Lang; 15] = [
         Lang::Rust,
         Lang::Python,
         Lang::JavaScript,
@@ -50,6 +58,10 @@ impl Lang {
         Lang::Cpp,
         Lang::CSharp,
         Lang::Ruby,
+        Lang::Php,
+        Lang::Kotlin,
+        Lang::Swift,
+        Lang::Lua,
     ];
 
     /// The language of a file, from its extension.
@@ -67,6 +79,10 @@ impl Lang {
             "cc" | "cpp" | "cxx" | "c++" | "hpp" | "hh" | "hxx" | "h++" => Lang::Cpp,
             "cs" => Lang::CSharp,
             "rb" => Lang::Ruby,
+            "php" => Lang::Php,
+            "kt" | "kts" => Lang::Kotlin,
+            "swift" => Lang::Swift,
+            "lua" => Lang::Lua,
             _ => return None,
         })
     }
@@ -85,6 +101,10 @@ impl Lang {
             Lang::Cpp => "cpp",
             Lang::CSharp => "csharp",
             Lang::Ruby => "ruby",
+            Lang::Php => "php",
+            Lang::Kotlin => "kotlin",
+            Lang::Swift => "swift",
+            Lang::Lua => "lua",
         }
     }
 
@@ -105,6 +125,10 @@ impl Lang {
             Lang::Cpp => tree_sitter_cpp::LANGUAGE.into(),
             Lang::CSharp => tree_sitter_c_sharp::LANGUAGE.into(),
             Lang::Ruby => tree_sitter_ruby::LANGUAGE.into(),
+            Lang::Php => tree_sitter_php::LANGUAGE_PHP.into(),
+            Lang::Kotlin => tree_sitter_kotlin_ng::LANGUAGE.into(),
+            Lang::Swift => tree_sitter_swift::LANGUAGE.into(),
+            Lang::Lua => tree_sitter_lua::LANGUAGE.into(),
         }
     }
 
@@ -121,12 +145,17 @@ impl Lang {
             Lang::Cpp => include_str!("../queries/cpp-tags.scm"),
             Lang::CSharp => include_str!("../queries/csharp-tags.scm"),
             Lang::Ruby => include_str!("../queries/ruby-tags.scm"),
+            Lang::Php => include_str!("../queries/php-tags.scm"),
+            Lang::Kotlin => include_str!("../queries/kotlin-tags.scm"),
+            Lang::Swift => include_str!("../queries/swift-tags.scm"),
+            Lang::Lua => include_str!("../queries/lua-tags.scm"),
         }
     }
 
     /// The compiled tags query, compiled once per process and shared by all threads.
     pub fn tags_query(self) -> Result<&'static Query, RepoMapError> {
-        static QUERIES: [OnceLock<Result<Query, String>>; 11] = [const { OnceLock::new() }; 11];
+        static QUERIES: [OnceLock<Result<Query, String>>; Lang::ALL.len()] =
+            [const { OnceLock::new() }; Lang::ALL.len()];
         let slot = &QUERIES[self as usize];
         slot.get_or_init(|| {
             Query::new(&self.grammar(), self.tags_query_source()).map_err(|e| e.to_string())
@@ -143,7 +172,8 @@ impl Lang {
     /// The bundled tags query compiled for the direct matcher, or `None` where it uses more of the
     /// query language than the matcher supports (tree-sitter's engine runs it then).
     pub(crate) fn tags_matcher(self) -> Option<&'static Matcher> {
-        static MATCHERS: [OnceLock<Option<Matcher>>; 11] = [const { OnceLock::new() }; 11];
+        static MATCHERS: [OnceLock<Option<Matcher>>; Lang::ALL.len()] =
+            [const { OnceLock::new() }; Lang::ALL.len()];
         MATCHERS[self as usize]
             .get_or_init(|| Matcher::compile(&self.grammar(), self.tags_query_source()))
             .as_ref()
@@ -158,4 +188,29 @@ pub(crate) fn queries_fingerprint() -> u64 {
         all.push_str(lang.tags_query_source());
     }
     xxhash_rust::xxh3::xxh3_64(all.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bundled_query_runs_on_the_direct_matcher() {
+        // A query outside the matcher's subset still works (through tree-sitter's engine) but
+        // costs about twice the CPU on a cold map; keep the bundled ones inside it.
+        for lang in Lang::ALL {
+            assert!(
+                lang.tags_matcher().is_some(),
+                "{}-tags.scm uses more than the matcher supports",
+                lang.name()
+            );
+        }
+    }
+
+    #[test]
+    fn every_language_has_its_own_slot() {
+        for (i, lang) in Lang::ALL.iter().enumerate() {
+            assert_eq!(*lang as usize, i, "{lang:?} is out of order in Lang::ALL");
+        }
+    }
 }

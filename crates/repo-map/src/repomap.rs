@@ -555,14 +555,21 @@ impl RepoMap {
             .filter_map(|p| self.relative(p))
             .filter_map(|rel| layout.files.binary_search(&rel).ok())
             .collect();
+        // How specifically each defined name is mentioned, scaled so the best match is 1: a name
+        // mentioned as written seeds the ranking more than names that only share its words.
         let mentions = Mentions::new(request, mentioned);
-        let mentioned_idents: Vec<bool> = (0..index.idents.len() as u32)
-            .map(|i| {
-                !mentions.is_empty()
-                    && layout.definers[i as usize] > 0
-                    && mentions.matches(index.idents.get(i))
-            })
-            .collect();
+        let mut mention_of: Vec<f64> = vec![0.0; index.idents.len()];
+        if !mentions.is_empty() {
+            for (i, m) in mention_of.iter_mut().enumerate() {
+                if layout.definers[i] > 0 {
+                    *m = f64::from(mentions.strength(index.idents.get(i as u32)).unwrap_or(0));
+                }
+            }
+            let best = mention_of.iter().copied().fold(0.0, f64::max);
+            if best > 0.0 {
+                mention_of.iter_mut().for_each(|m| *m /= best);
+            }
+        }
         let mentioned_files: BTreeSet<usize> = layout
             .files
             .iter()
@@ -580,17 +587,20 @@ impl RepoMap {
         for &f in chat.iter().chain(&mentioned_files) {
             personal[f] = 1.0;
         }
-        for (i, _) in mentioned_idents.iter().enumerate().filter(|(_, m)| **m) {
-            personal[layout.ident_node(i as u32)] = 1.0;
+        for (i, &m) in mention_of.iter().enumerate().filter(|(_, m)| **m > 0.0) {
+            personal[layout.ident_node(i as u32)] = m;
         }
         let mut file_node = 0usize;
         for entry in index.files.values() {
             let Outcome::Parsed(tags) = &entry.outcome else {
                 continue;
             };
-            if tags.defs.iter().any(|d| mentioned_idents[d.ident as usize]) {
-                personal[file_node] = 1.0;
-            }
+            let strongest = tags
+                .defs
+                .iter()
+                .map(|d| mention_of[d.ident as usize])
+                .fold(0.0, f64::max);
+            personal[file_node] = personal[file_node].max(strongest);
             file_node += 1;
         }
 
@@ -625,7 +635,7 @@ impl RepoMap {
                         *w = ident_weight(
                             index.idents.get(ident),
                             layout.definers[ident as usize],
-                            mentioned_idents[ident as usize],
+                            mention_of[ident as usize],
                         );
                     }
                     *w

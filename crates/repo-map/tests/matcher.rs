@@ -30,7 +30,7 @@ fn fixtures_agree_with_the_query_engine() {
         }
         seen += 1;
     }
-    assert!(seen >= 10, "only {seen} fixtures");
+    assert!(seen >= 15, "only {seen} fixtures");
 }
 
 #[test]
@@ -76,6 +76,22 @@ fn repeated_children_and_broken_code_agree() {
         (
             Lang::Go,
             "package p\nconst (A = 1; B = 2)\nvar c, d = 1, 2\ntype I interface { M() }\n",
+        ),
+        (
+            Lang::Php,
+            "<?php\nconst A = 1, B = 2;\nclass C extends D implements E, F { function g() { h(); $this->i(); } }\nfunction broken( {\n",
+        ),
+        (
+            Lang::Kotlin,
+            "interface I { fun a() }\nclass C : D(), E, F { fun g() { h(); x.y.z() } }\nval (a, b) = 1 to 2\n",
+        ),
+        (
+            Lang::Swift,
+            "let a = 1, b = 2\nextension C: D, E { func f() { g(); x.y.z() } }\nfunc broken( {\n",
+        ),
+        (
+            Lang::Lua,
+            "a, b = function() end, 2\nlocal c, d = 1, 2\nfunction e.f:g() h() end\nlocal t = { x = function() end, y = 1 }\n",
         ),
     ];
     for (lang, source) in cases {

@@ -185,3 +185,42 @@ fn re_ranking_after_an_edit_matches_a_fresh_ranking() {
     }
     assert_eq!(again.map, fresh.map);
 }
+
+#[test]
+fn an_exact_mention_outranks_names_that_only_share_its_words() {
+    // `CloudStorageStreamWrapper` is mentioned; a busy hub defines `CLOUD_STORAGE` and
+    // `StreamWrapper`, whose words are all in the mention. The exact definer must still lead.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let mut hub = String::from("pub const CLOUD_STORAGE: u32 = 2;\npub struct StreamWrapper {}\n");
+    for i in 0..30 {
+        hub.push_str(&format!("pub fn service_call_{i}() {{}}\n"));
+    }
+    write(root, "src/proto/service.rs", &hub);
+    for i in 0..10 {
+        write(
+            root,
+            &format!("src/user_{i}.rs"),
+            &format!(
+                "pub fn user_{i}(w: StreamWrapper) {{\n    service_call_{i}();\n    let k = CLOUD_STORAGE;\n}}\n"
+            ),
+        );
+    }
+    write(
+        root,
+        "src/storage/wrapper.rs",
+        "pub struct CloudStorageStreamWrapper {}\n",
+    );
+    let map = map_with(root, 4096);
+    for (request, mentioned) in [
+        ("", vec!["CloudStorageStreamWrapper".to_string()]),
+        ("rename CloudStorageStreamWrapper", vec![]),
+    ] {
+        let r = map.research(request, &[], &mentioned).unwrap();
+        assert_eq!(
+            r.files[0].path, "src/storage/wrapper.rs",
+            "{request:?} {mentioned:?}: {:?}",
+            r.files
+        );
+    }
+}

@@ -185,3 +185,87 @@ fn ruby() {
     assert_ref(&t, "log_change");
     assert_ref(&t, "Base");
 }
+
+#[test]
+fn php() {
+    let t = tags_of("sample.php");
+    assert_def(&t, "MAX_ITEMS", TagKind::Constant, 4);
+    assert_def(&t, "Describable", TagKind::Trait, 6);
+    assert_def(&t, "Logs", TagKind::Trait, 11);
+    assert_def(&t, "logChange", TagKind::Method, 13);
+    assert_def(&t, "Inventory", TagKind::Type, 19);
+    assert_def(&t, "addItem", TagKind::Method, 23);
+    assert_def(&t, "Color", TagKind::Type, 36);
+    assert_def(&t, "format_inventory", TagKind::Function, 41);
+    assert_ref(&t, "format_inventory");
+    assert_ref(&t, "logChange");
+    assert_ref(&t, "record");
+    assert_ref(&t, "Audit");
+    assert_ref(&t, "Report");
+    assert_ref(&t, "Base");
+    assert_ref(&t, "Describable");
+    assert_ref(&t, "Logs");
+    assert_ref(&t, "Item");
+}
+
+#[test]
+fn kotlin() {
+    let t = tags_of("sample.kt");
+    assert_def(&t, "MAX_ITEMS", TagKind::Constant, 3);
+    assert_def(&t, "Describable", TagKind::Trait, 5);
+    assert_def(&t, "describe", TagKind::Method, 6);
+    assert_def(&t, "Item", TagKind::Type, 9);
+    assert_def(&t, "Inventory", TagKind::Type, 11);
+    assert_def(&t, "addItem", TagKind::Method, 14);
+    assert_def(&t, "empty", TagKind::Method, 22);
+    assert_def(&t, "Registry", TagKind::Type, 26);
+    assert_def(&t, "ItemList", TagKind::Type, 30);
+    assert_def(&t, "logChange", TagKind::Function, 32);
+    assert_def(&t, "formatInventory", TagKind::Function, 36);
+    assert_ref(&t, "logChange");
+    assert_ref(&t, "formatInventory");
+    assert_ref(&t, "add");
+    assert_ref(&t, "Base");
+    assert_ref(&t, "Describable");
+    assert_ref(&t, "Item");
+    // Class members are not top-level constants.
+    assert!(!t.definitions.iter().any(|d| d.name == "items"));
+}
+
+#[test]
+fn swift() {
+    let t = tags_of("sample.swift");
+    assert_def(&t, "maxItems", TagKind::Constant, 1);
+    assert_def(&t, "Describable", TagKind::Trait, 3);
+    assert_def(&t, "describe", TagKind::Method, 4);
+    assert_def(&t, "Item", TagKind::Type, 7);
+    assert_def(&t, "Inventory", TagKind::Type, 11);
+    assert_def(&t, "addItem", TagKind::Method, 18);
+    assert_def(&t, "Color", TagKind::Type, 28);
+    assert_def(&t, "ItemList", TagKind::Type, 32);
+    assert_def(&t, "logChange", TagKind::Function, 34);
+    assert_def(&t, "formatInventory", TagKind::Function, 38);
+    assert_ref(&t, "logChange");
+    assert_ref(&t, "formatInventory");
+    assert_ref(&t, "append");
+    assert_ref(&t, "Base");
+    assert_ref(&t, "Item");
+    assert!(!t.definitions.iter().any(|d| d.name == "items"));
+}
+
+#[test]
+fn lua() {
+    let t = tags_of("sample.lua");
+    assert_def(&t, "MAX_ITEMS", TagKind::Constant, 1);
+    assert_def(&t, "Inventory", TagKind::Constant, 3);
+    assert_def(&t, "new", TagKind::Function, 6);
+    assert_def(&t, "add_item", TagKind::Method, 10);
+    assert_def(&t, "log_change", TagKind::Function, 15);
+    assert_def(&t, "format", TagKind::Function, 20);
+    assert_def(&t, "describe", TagKind::Function, 25);
+    assert_ref(&t, "log_change");
+    assert_ref(&t, "insert");
+    assert_ref(&t, "format");
+    assert_ref(&t, "helpers");
+    assert_ref(&t, "setmetatable");
+}
