@@ -42,11 +42,15 @@ pub enum Lang {
     Swift,
     /// Lua (`.lua`).
     Lua,
+    /// Scala 2 and 3 (`.scala`, `.sc`).
+    Scala,
+    /// Shell scripts (`.sh`, `.bash`), with the bash grammar.
+    Bash,
 }
 
 impl Lang {
     /// Every supported language.
-    pub const ALL: [Lang; 15] = [
+    pub const ALL: [Lang; 17] = [
         Lang::Rust,
         Lang::Python,
         Lang::JavaScript,
@@ -62,6 +66,8 @@ impl Lang {
         Lang::Kotlin,
         Lang::Swift,
         Lang::Lua,
+        Lang::Scala,
+        Lang::Bash,
     ];
 
     /// The language of a file, from its extension.
@@ -83,6 +89,8 @@ impl Lang {
             "kt" | "kts" => Lang::Kotlin,
             "swift" => Lang::Swift,
             "lua" => Lang::Lua,
+            "scala" | "sc" => Lang::Scala,
+            "sh" | "bash" => Lang::Bash,
             _ => return None,
         })
     }
@@ -105,6 +113,8 @@ impl Lang {
             Lang::Kotlin => "kotlin",
             Lang::Swift => "swift",
             Lang::Lua => "lua",
+            Lang::Scala => "scala",
+            Lang::Bash => "bash",
         }
     }
 
@@ -129,6 +139,8 @@ impl Lang {
             Lang::Kotlin => tree_sitter_kotlin_ng::LANGUAGE.into(),
             Lang::Swift => tree_sitter_swift::LANGUAGE.into(),
             Lang::Lua => tree_sitter_lua::LANGUAGE.into(),
+            Lang::Scala => tree_sitter_scala::LANGUAGE.into(),
+            Lang::Bash => tree_sitter_bash::LANGUAGE.into(),
         }
     }
 
@@ -149,6 +161,8 @@ impl Lang {
             Lang::Kotlin => include_str!("../queries/kotlin-tags.scm"),
             Lang::Swift => include_str!("../queries/swift-tags.scm"),
             Lang::Lua => include_str!("../queries/lua-tags.scm"),
+            Lang::Scala => include_str!("../queries/scala-tags.scm"),
+            Lang::Bash => include_str!("../queries/bash-tags.scm"),
         }
     }
 

@@ -6,8 +6,8 @@
 //! personalized PageRank seeded by the chat files and the request, and renders the best-ranked
 //! signature lines into a map that never exceeds its token budget.
 //!
-//! Languages (15): Rust, Python, JavaScript/JSX, TypeScript, TSX, Go, Java, C, C++, C#, Ruby, PHP,
-//! Kotlin, Swift and Lua (see [`Lang`]). Each has its own `queries/<lang>-tags.scm`, written for
+//! Languages (17): Rust, Python, JavaScript/JSX, TypeScript, TSX, Go, Java, C, C++, C#, Ruby, PHP,
+//! Kotlin, Swift, Lua, Scala and shell scripts (bash) (see [`Lang`]). Each has its own `queries/<lang>-tags.scm`, written for
 //! this crate.
 //!
 //! The token budget is a hard cap: the rendered map is counted with the same [`TokenCounter`] the

@@ -30,7 +30,7 @@ fn fixtures_agree_with_the_query_engine() {
         }
         seen += 1;
     }
-    assert!(seen >= 15, "only {seen} fixtures");
+    assert!(seen >= 17, "only {seen} fixtures");
 }
 
 #[test]
@@ -88,6 +88,14 @@ fn repeated_children_and_broken_code_agree() {
         (
             Lang::Swift,
             "let a = 1, b = 2\nextension C: D, E { func f() { g(); x.y.z() } }\nfunc broken( {\n",
+        ),
+        (
+            Lang::Scala,
+            "object O extends A with B { val x, y = 1; def f() = g(h.i(1)) }\nclass broken( {\n",
+        ),
+        (
+            Lang::Bash,
+            "A=1 B=2 cmd\nf() { g; h | i; }\nfunction broken {\n",
         ),
         (
             Lang::Lua,

@@ -269,3 +269,39 @@ fn lua() {
     assert_ref(&t, "helpers");
     assert_ref(&t, "setmetatable");
 }
+
+#[test]
+fn scala() {
+    let t = tags_of("sample.scala");
+    assert_def(&t, "shop", TagKind::Module, 1);
+    assert_def(&t, "Describable", TagKind::Trait, 3);
+    assert_def(&t, "describe", TagKind::Method, 4);
+    assert_def(&t, "Item", TagKind::Type, 7);
+    assert_def(&t, "Inventory", TagKind::Type, 9);
+    assert_def(&t, "addItem", TagKind::Method, 12);
+    assert_def(&t, "Format", TagKind::Type, 20);
+    assert_def(&t, "inventory", TagKind::Method, 21);
+    assert_def(&t, "Color", TagKind::Type, 24);
+    assert_def(&t, "ItemList", TagKind::Type, 28);
+    assert_def(&t, "logChange", TagKind::Function, 30);
+    assert_ref(&t, "logChange");
+    assert_ref(&t, "inventory");
+    assert_ref(&t, "Format");
+    assert_ref(&t, "Base");
+    assert_ref(&t, "Describable");
+    assert_ref(&t, "Item");
+    // A class's fields are not constants.
+    assert!(!t.definitions.iter().any(|d| d.name == "maxItems"));
+}
+
+#[test]
+fn bash() {
+    let t = tags_of("sample.sh");
+    assert_def(&t, "MAX_ITEMS", TagKind::Constant, 4);
+    assert_def(&t, "log_change", TagKind::Function, 6);
+    assert_def(&t, "add_item", TagKind::Function, 10);
+    assert_ref(&t, "log_change");
+    assert_ref(&t, "add_item");
+    // A function's locals are not constants.
+    assert!(!t.definitions.iter().any(|d| d.name == "item"));
+}
