@@ -1,6 +1,9 @@
 //! Parsing Editor replies: SEARCH/REPLACE blocks with the usual model mistakes, and whole files.
 
-use aidx_agent_core::edit::{EditBlock, ParseError, parse_search_replace, parse_whole_files};
+use aidx_agent_core::edit::{
+    EditBlock, ParseError, UnfinishedBlock, parse_search_replace, parse_search_replace_prefix,
+    parse_whole_files,
+};
 
 #[test]
 fn parses_blocks_with_prose_fences_and_decorated_paths() {
@@ -126,4 +129,33 @@ fn whole_file_unclosed_fence_is_an_error() {
         parse_whole_files("a.txt\n```\nabc\n", &[]),
         Err(ParseError::UnclosedFence { line: 2 })
     );
+}
+
+#[test]
+fn a_cut_off_reply_keeps_its_complete_blocks() {
+    let whole = "a.rs\n<<<<<<< SEARCH\nx\n=======\ny\n>>>>>>> REPLACE\n";
+    let (blocks, cut) = parse_search_replace_prefix(whole, &[]).unwrap();
+    assert_eq!((blocks.len(), cut), (1, None));
+
+    let cut_in_replace = format!("{whole}\nb.rs\n<<<<<<< SEARCH\nu\n=======\nv\n");
+    let (blocks, cut) = parse_search_replace_prefix(&cut_in_replace, &[]).unwrap();
+    assert_eq!(blocks, parse_search_replace(whole, &[]).unwrap());
+    assert_eq!(
+        cut,
+        Some(UnfinishedBlock {
+            number: 2,
+            path: Some("b.rs".into())
+        })
+    );
+
+    let cut_in_search = "Here is the edit:\n```\nsrc/c.py\n<<<<<<< SEARCH\ndef f(";
+    let (blocks, cut) = parse_search_replace_prefix(cut_in_search, &["src/c.py"]).unwrap();
+    assert!(blocks.is_empty());
+    assert_eq!(cut.unwrap().path.as_deref(), Some("src/c.py"));
+
+    // A block with no path at all is still an error, cut off or not.
+    assert!(matches!(
+        parse_search_replace_prefix("<<<<<<< SEARCH\nx\n", &["a.rs", "b.rs"]),
+        Err(ParseError::MissingPath { .. })
+    ));
 }

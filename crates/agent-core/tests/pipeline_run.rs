@@ -8,7 +8,9 @@ use std::path::PathBuf;
 
 use aidx_agent_core::edit::{GrammarFile, GrammarLimits, search_replace_grammar_for_files};
 use aidx_agent_core::git::{EditRepo, validate_commit_message};
-use aidx_agent_core::pipeline::{AutoApprove, Pipeline, PipelineError, RunOptions, RunStatus};
+use aidx_agent_core::pipeline::{
+    AutoApprove, FinishReason, Pipeline, PipelineError, RunOptions, RunStatus,
+};
 use git_support::TestRepo;
 use pipeline_support::{
     RecordingReviewer, ScriptedEditor, ScriptedPlanner, ScriptedResearcher, default_config,
@@ -676,4 +678,83 @@ fn a_refactor_commit_carries_an_arch_tag() {
         ),
         "{message}"
     );
+}
+
+/// A reply cut off at the token limit: the util.py block is complete, greet.py's is not.
+fn cut_off_reply() -> String {
+    "src/util.py\n<<<<<<< SEARCH\nX = 1\n=======\nX = 2\n>>>>>>> REPLACE\n\nsrc/greet.py\n<<<<<<< SEARCH\ndef greet():\n    return 'hi'\n=======\ndef greet(name):\n".to_string()
+}
+
+fn two_file_plan() -> String {
+    PLAN.replace(
+        "- `src/greet.py` — greet takes a name\n",
+        "- `src/greet.py` — greet takes a name\n- `src/util.py` — X becomes 2\n",
+    )
+}
+
+#[test]
+fn a_reply_cut_off_at_the_limit_keeps_its_complete_blocks_and_asks_for_the_rest() {
+    let t = TestRepo::with_files(&[("src/greet.py", GREET), ("src/util.py", "X = 1\n")]);
+    let repo = EditRepo::discover(t.root()).unwrap();
+    let config = default_config();
+    let first = cut_off_reply();
+    let mut editor =
+        ScriptedEditor::new(&[&first, GOOD_REPLY]).with_finishes(&[FinishReason::Length]);
+    let mut reviewer = AutoApprove;
+    let mut planner = ScriptedPlanner::plan(&two_file_plan());
+    let report = Pipeline::new(&repo, &config, &mut editor, &mut reviewer)
+        .with_planner(&mut planner)
+        .with_options(options())
+        .run("Greet by name", &[])
+        .unwrap();
+
+    assert_eq!(report.status, RunStatus::Committed, "{report:#?}");
+    assert_eq!(report.attempts.len(), 2);
+    assert_eq!(report.attempts[0].finish, FinishReason::Length);
+    assert_eq!(
+        (report.attempts[0].blocks, report.attempts[0].applied),
+        (1, 1),
+        "the complete block is parsed and kept"
+    );
+    assert_eq!(t.read("src/util.py"), "X = 2\n");
+    assert_eq!(t.read("src/greet.py"), GREETED);
+    let reflection = &editor.received[1][3].content;
+    assert!(
+        reflection.contains("cut off at the token limit inside block 2 (for src/greet.py)"),
+        "{reflection}"
+    );
+    assert!(
+        reflection.contains("do not send them again"),
+        "{reflection}"
+    );
+}
+
+#[test]
+fn a_reply_cut_off_every_time_fails_without_committing_its_complete_blocks() {
+    let t = TestRepo::with_files(&[("src/greet.py", GREET), ("src/util.py", "X = 1\n")]);
+    let head = t.head().id();
+    let repo = EditRepo::discover(t.root()).unwrap();
+    let mut config = default_config();
+    config.max_reflections = 1;
+    let first = cut_off_reply();
+    let mut editor = ScriptedEditor::repeating(&first, 2)
+        .with_finishes(&[FinishReason::Length, FinishReason::Length]);
+    let mut reviewer = AutoApprove;
+    let mut planner = ScriptedPlanner::plan(&two_file_plan());
+    let report = Pipeline::new(&repo, &config, &mut editor, &mut reviewer)
+        .with_planner(&mut planner)
+        .with_options(options())
+        .run("Greet by name", &[])
+        .unwrap();
+
+    assert_eq!(report.status, RunStatus::EditFailed, "{report:#?}");
+    let error = report.edit_error.as_deref().unwrap_or_default();
+    assert!(error.contains("cut off"), "{error}");
+    assert_eq!(
+        t.read("src/util.py"),
+        "X = 1\n",
+        "a partial edit is never landed"
+    );
+    assert_eq!(t.read("src/greet.py"), GREET);
+    assert_eq!(t.head().id(), head);
 }

@@ -29,7 +29,7 @@ pub use grammar::{
     search_replace_grammar_for_files,
 };
 pub use matching::{MatchError, apply_block_to_text};
-pub use parse::{ParseError, parse_search_replace};
+pub use parse::{ParseError, UnfinishedBlock, parse_search_replace, parse_search_replace_prefix};
 pub use reflection::reflection_message;
 pub use whole::{WholeFile, parse_whole_files};
 

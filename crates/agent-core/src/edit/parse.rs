@@ -139,6 +139,40 @@ pub fn parse_search_replace(
     Ok(blocks)
 }
 
+/// The block a reply cut off at the token limit ended inside.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnfinishedBlock {
+    /// 1-based block number.
+    pub number: usize,
+    /// The file it was editing, when the reply says (or only one file is in play).
+    pub path: Option<String>,
+}
+
+/// Like [`parse_search_replace`], for a reply that may have been cut off: when a block does not
+/// finish, the complete blocks before it are returned with that block's number and path, so they
+/// can be kept while the Editor is asked for the rest. Other parse errors stay errors.
+pub fn parse_search_replace_prefix(
+    reply: &str,
+    files_in_play: &[&str],
+) -> Result<(Vec<EditBlock>, Option<UnfinishedBlock>), ParseError> {
+    let (number, marker_line) = match parse_search_replace(reply, files_in_play) {
+        Ok(blocks) => return Ok((blocks, None)),
+        Err(
+            ParseError::MissingDivider { block, line }
+            | ParseError::MissingReplaceMarker { block, line },
+        ) => (block, line),
+        Err(other) => return Err(other),
+    };
+    let normalized = reply.replace("\r\n", "\n");
+    let lines: Vec<&str> = normalized.split_inclusive('\n').collect();
+    let before: &[&str] = &lines[..marker_line - 1];
+    let complete = parse_search_replace(&before.concat(), files_in_play)?;
+    let path = find_path(before, files_in_play)
+        .or_else(|| complete.last().map(|b| b.path.clone()))
+        .or_else(|| (files_in_play.len() == 1).then(|| files_in_play[0].to_string()));
+    Ok((complete, Some(UnfinishedBlock { number, path })))
+}
+
 /// Appends one line, always ending it with `\n`.
 fn push_line(out: &mut String, line: &str) {
     out.push_str(line.strip_suffix('\n').unwrap_or(line));

@@ -6,8 +6,9 @@
 
 use crate::config::HistoryOverflow;
 use crate::edit::{
-    EditBlock, EditFormat, EditOutcome, WholeFile, parse_search_replace, parse_whole_files,
-    plan_edits, plan_whole_files, reflection_message,
+    EditBlock, EditFormat, EditOutcome, UnfinishedBlock, WholeFile, parse_search_replace,
+    parse_search_replace_prefix, parse_whole_files, plan_edits, plan_whole_files,
+    reflection_message,
 };
 use crate::gate::{
     ChatHistory, EditorSummarizer, EditorTokens, GateError, HistoryGate, Summarizer,
@@ -22,6 +23,7 @@ use super::template::fill;
 
 const UNREADABLE: &str = include_str!("../../prompts/reflection_unreadable.md");
 const CUT_OFF: &str = include_str!("../../prompts/reflection_cut_off.md");
+const UNFINISHED: &str = include_str!("../../prompts/reflection_unfinished.md");
 
 /// Everything one Edit step needs.
 pub(crate) struct EditStep<'a> {
@@ -115,8 +117,19 @@ impl EditStep<'_> {
                 ""
             };
 
+            // A reply cut off at the token limit keeps the blocks it finished; the one it ended
+            // inside is asked for again (a resent whole reply would be cut off at the same place).
+            let mut unfinished: Option<UnfinishedBlock> = None;
             let planned = match &mut kept {
-                Kept::Blocks(kept) => parse_search_replace(&completion.text, &files).map(|new| {
+                Kept::Blocks(kept) => if completion.finish == FinishReason::Length {
+                    parse_search_replace_prefix(&completion.text, &files).map(|(blocks, cut)| {
+                        unfinished = cut;
+                        blocks
+                    })
+                } else {
+                    parse_search_replace(&completion.text, &files)
+                }
+                .map(|new| {
                     report.blocks = new.len();
                     let mut all = kept.clone();
                     all.extend(new.into_iter().filter(|b| !kept.contains(b)));
@@ -154,7 +167,13 @@ impl EditStep<'_> {
                 // No new edit: nothing to plan (and the blocks that failed must not be
                 // dropped silently by committing only the kept ones).
                 Ok((_, _, 0, _)) => {
-                    let problem = if report.blocks == 0 {
+                    let problem = if let Some(cut) = &unfinished {
+                        format!(
+                            "the reply was cut off inside block {}{} before any new block was complete",
+                            cut.number,
+                            describe_path(cut)
+                        )
+                    } else if report.blocks == 0 {
                         "the reply contains no edit".to_string()
                     } else {
                         "the reply only repeats edits that already matched; send corrected edits for the failed ones".to_string()
@@ -166,18 +185,38 @@ impl EditStep<'_> {
                 Ok((outcome, total, _, next)) => {
                     report.applied = outcome.applied.len();
                     report.failed = outcome.failures.len();
-                    if outcome.is_complete() {
+                    if outcome.is_complete() && unfinished.is_none() {
                         result.attempts.push(report);
                         result.error = None;
                         result.failures.clear();
                         result.outcome = Some(outcome);
                         return Ok(result);
                     }
-                    result.error = None;
+                    result.error = unfinished.as_ref().map(|cut| {
+                        format!(
+                            "the reply was cut off at the token limit inside block {}{}",
+                            cut.number,
+                            describe_path(cut)
+                        )
+                    });
                     result.failures = outcome.failures.iter().map(FailedBlock::from).collect();
                     kept = next;
                     let mut text = reflection_message(&outcome, total).unwrap_or_default();
-                    if !cut_off.is_empty() {
+                    if let Some(cut) = &unfinished {
+                        let kept_count = outcome.applied.len().to_string();
+                        let note = fill(
+                            UNFINISHED,
+                            &[
+                                ("number", &cut.number.to_string()),
+                                ("path", &describe_path(cut)),
+                                ("kept", &kept_count),
+                            ],
+                        );
+                        if !text.is_empty() {
+                            text.push('\n');
+                        }
+                        text.push_str(note.trim_end());
+                    } else if !cut_off.is_empty() {
                         text.push('\n');
                         text.push_str(cut_off);
                     }
@@ -267,4 +306,12 @@ impl EditStep<'_> {
         }
         Ok(())
     }
+}
+
+/// ` (for path)` when the unfinished block's file is known.
+fn describe_path(cut: &UnfinishedBlock) -> String {
+    cut.path
+        .as_deref()
+        .map(|p| format!(" (for {p})"))
+        .unwrap_or_default()
 }

@@ -35,6 +35,8 @@ pub struct ScriptedEditor {
     pub safe_context: Option<usize>,
     /// What `supports_grammar` reports.
     pub grammar: bool,
+    /// How each reply ends, in order (`Stop` once used up).
+    pub finishes: VecDeque<FinishReason>,
 }
 
 impl ScriptedEditor {
@@ -45,7 +47,14 @@ impl ScriptedEditor {
             options: Vec::new(),
             safe_context: None,
             grammar: false,
+            finishes: VecDeque::new(),
         }
+    }
+
+    /// Ends the replies with `finishes` in order (e.g. `Length` for one cut off at the limit).
+    pub fn with_finishes(mut self, finishes: &[FinishReason]) -> Self {
+        self.finishes = finishes.iter().copied().collect();
+        self
     }
 
     /// Replies `reply` to every call once the script is used up.
@@ -75,7 +84,7 @@ impl Editor for ScriptedEditor {
                 .sum(),
             completion_tokens: WordCounter.count_tokens(&text),
             text,
-            finish: FinishReason::Stop,
+            finish: self.finishes.pop_front().unwrap_or(FinishReason::Stop),
         })
     }
 
