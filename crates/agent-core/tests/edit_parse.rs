@@ -153,6 +153,18 @@ fn a_cut_off_reply_keeps_its_complete_blocks() {
     assert!(blocks.is_empty());
     assert_eq!(cut.unwrap().path.as_deref(), Some("src/c.py"));
 
+    // Cut off before the next block's marker was complete: still an unfinished block.
+    for tail in ["calc.py\n<<<<<<< SEAR", "calc.py\n", "cal", "**`calc.py`**"] {
+        let reply = format!("{whole}\n{tail}");
+        let (blocks, cut) = parse_search_replace_prefix(&reply, &["a.rs", "calc.py"]).unwrap();
+        assert_eq!(blocks.len(), 1, "{tail:?}");
+        assert_eq!(cut.map(|c| c.number), Some(2), "{tail:?}");
+    }
+    // Prose after the last block is not an edit.
+    let (blocks, cut) =
+        parse_search_replace_prefix(&format!("{whole}\nThis renames x to"), &["a.rs"]).unwrap();
+    assert_eq!((blocks.len(), cut), (1, None));
+
     // A block with no path at all is still an error, cut off or not.
     assert!(matches!(
         parse_search_replace_prefix("<<<<<<< SEARCH\nx\n", &["a.rs", "b.rs"]),

@@ -66,6 +66,14 @@ pub fn parse_search_replace(
 ) -> Result<Vec<EditBlock>, ParseError> {
     let normalized = reply.replace("\r\n", "\n");
     let lines: Vec<&str> = normalized.split_inclusive('\n').collect();
+    parse_lines(&lines, files_in_play).map(|(blocks, _)| blocks)
+}
+
+/// The blocks in `lines`, and the index of the first line after the last block.
+fn parse_lines(
+    lines: &[&str],
+    files_in_play: &[&str],
+) -> Result<(Vec<EditBlock>, usize), ParseError> {
     let mut blocks = Vec::new();
     let mut consumed_up_to = 0; // lines before this index belong to earlier blocks
     let mut i = 0;
@@ -136,7 +144,7 @@ pub fn parse_search_replace(
         });
     }
     tracing::debug!(blocks = blocks.len(), "parsed SEARCH/REPLACE reply");
-    Ok(blocks)
+    Ok((blocks, consumed_up_to))
 }
 
 /// The block a reply cut off at the token limit ended inside.
@@ -148,29 +156,52 @@ pub struct UnfinishedBlock {
     pub path: Option<String>,
 }
 
-/// Like [`parse_search_replace`], for a reply that may have been cut off: when a block does not
-/// finish, the complete blocks before it are returned with that block's number and path, so they
-/// can be kept while the Editor is asked for the rest. Other parse errors stay errors.
+/// Like [`parse_search_replace`], for a reply that was cut off at the token limit: when a block
+/// does not finish, the complete blocks before it are returned with that block's number and path,
+/// so they can be kept while the Editor is asked for the rest. Text after the last complete block
+/// counts as an unfinished block when it is the start of one — a line beginning with `<<<`, or a
+/// last line that is (the start of) a file in play — and as prose otherwise. Other parse errors
+/// stay errors.
 pub fn parse_search_replace_prefix(
     reply: &str,
     files_in_play: &[&str],
 ) -> Result<(Vec<EditBlock>, Option<UnfinishedBlock>), ParseError> {
-    let (number, marker_line) = match parse_search_replace(reply, files_in_play) {
-        Ok(blocks) => return Ok((blocks, None)),
+    let normalized = reply.replace("\r\n", "\n");
+    let lines: Vec<&str> = normalized.split_inclusive('\n').collect();
+    let (complete, number, before) = match parse_lines(&lines, files_in_play) {
+        Ok((blocks, end)) => {
+            if !starts_a_block(&lines[end..], files_in_play) {
+                return Ok((blocks, None));
+            }
+            let number = blocks.len() + 1;
+            (blocks, number, &lines[..])
+        }
         Err(
             ParseError::MissingDivider { block, line }
             | ParseError::MissingReplaceMarker { block, line },
-        ) => (block, line),
+        ) => {
+            let before = &lines[..line - 1];
+            let (complete, _) = parse_lines(before, files_in_play)?;
+            (complete, block, before)
+        }
         Err(other) => return Err(other),
     };
-    let normalized = reply.replace("\r\n", "\n");
-    let lines: Vec<&str> = normalized.split_inclusive('\n').collect();
-    let before: &[&str] = &lines[..marker_line - 1];
-    let complete = parse_search_replace(&before.concat(), files_in_play)?;
     let path = find_path(before, files_in_play)
         .or_else(|| complete.last().map(|b| b.path.clone()))
         .or_else(|| (files_in_play.len() == 1).then(|| files_in_play[0].to_string()));
     Ok((complete, Some(UnfinishedBlock { number, path })))
+}
+
+/// Whether the text after the last complete block is the beginning of another block.
+fn starts_a_block(rest: &[&str], files_in_play: &[&str]) -> bool {
+    if rest.iter().any(|line| line.trim_start().starts_with("<<<")) {
+        return true;
+    }
+    let Some(last) = rest.iter().rev().map(|l| l.trim()).find(|l| !l.is_empty()) else {
+        return false;
+    };
+    let last = last.trim_matches(|c| c == '`' || c == '*');
+    !last.is_empty() && files_in_play.iter().any(|f| f.starts_with(last))
 }
 
 /// Appends one line, always ending it with `\n`.

@@ -179,7 +179,10 @@ impl EditStep<'_> {
                         "the reply only repeats edits that already matched; send corrected edits for the failed ones".to_string()
                     };
                     report.parse_error = Some(problem.clone());
-                    result.error = Some(problem.clone());
+                    result.error = Some(match &unfinished {
+                        Some(cut) => self.cut_off_error(cut),
+                        None => problem.clone(),
+                    });
                     fill(UNREADABLE, &[("problem", &problem), ("cut_off", cut_off)])
                 }
                 Ok((outcome, total, _, next)) => {
@@ -192,13 +195,7 @@ impl EditStep<'_> {
                         result.outcome = Some(outcome);
                         return Ok(result);
                     }
-                    result.error = unfinished.as_ref().map(|cut| {
-                        format!(
-                            "the reply was cut off at the token limit inside block {}{}",
-                            cut.number,
-                            describe_path(cut)
-                        )
-                    });
+                    result.error = unfinished.as_ref().map(|cut| self.cut_off_error(cut));
                     result.failures = outcome.failures.iter().map(FailedBlock::from).collect();
                     kept = next;
                     let mut text = reflection_message(&outcome, total).unwrap_or_default();
@@ -236,6 +233,16 @@ impl EditStep<'_> {
             }
         }
         Ok(result)
+    }
+
+    /// What the user reads when the last reply was cut off inside a block.
+    fn cut_off_error(&self, cut: &UnfinishedBlock) -> String {
+        format!(
+            "the Editor's reply was cut off at editor.max-tokens ({}) inside block {}{}, so nothing was applied: raise editor.max-tokens or ask for a smaller change",
+            self.options.max_tokens,
+            cut.number,
+            describe_path(cut)
+        )
     }
 
     /// The gate error in the words of the limit that was hit: the history gate, or the room
