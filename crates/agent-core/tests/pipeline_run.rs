@@ -758,3 +758,81 @@ fn a_reply_cut_off_every_time_fails_without_committing_its_complete_blocks() {
     assert_eq!(t.read("src/greet.py"), GREET);
     assert_eq!(t.head().id(), head);
 }
+
+/// A reply whose block matches but whose REPLACE carries prose into the code.
+const PROSE_REPLY: &str = "src/greet.py\n<<<<<<< SEARCH\ndef greet():\n    return 'hi'\n=======\ndef greet(name):\n    return f'hi {name}'\n\nThis function now greets by name.\n>>>>>>> REPLACE\n";
+
+#[test]
+fn an_edit_that_breaks_the_syntax_goes_back_to_the_editor() {
+    let t = TestRepo::with_files(&[("src/greet.py", GREET)]);
+    let repo = EditRepo::discover(t.root()).unwrap();
+    let config = default_config();
+    assert!(config.syntax_check, "on by default");
+    let mut editor = ScriptedEditor::new(&[PROSE_REPLY, GOOD_REPLY]);
+    let mut reviewer = AutoApprove;
+    let mut planner = ScriptedPlanner::plan(PLAN);
+    let report = Pipeline::new(&repo, &config, &mut editor, &mut reviewer)
+        .with_planner(&mut planner)
+        .with_options(options())
+        .run("Greet by name", &[])
+        .unwrap();
+
+    assert_eq!(report.status, RunStatus::Committed, "{report:#?}");
+    assert_eq!(report.attempts.len(), 2);
+    assert!(
+        report.attempts[0].syntax_errors[0]
+            .starts_with("src/greet.py: line 4 does not parse: This function"),
+        "{:?}",
+        report.attempts[0].syntax_errors
+    );
+    assert_eq!(
+        t.read("src/greet.py"),
+        GREETED,
+        "the clean second reply landed"
+    );
+    let reflection = &editor.received[1][3].content;
+    assert!(
+        reflection.contains("leave src/greet.py with syntax errors")
+            && reflection.contains("This function now greets by name."),
+        "{reflection}"
+    );
+}
+
+#[test]
+fn syntax_errors_fail_the_run_or_land_with_the_check_off() {
+    let t = TestRepo::with_files(&[("src/greet.py", GREET)]);
+    let head = t.head().id();
+    let repo = EditRepo::discover(t.root()).unwrap();
+    let mut config = default_config();
+    config.max_reflections = 1;
+    let mut editor = ScriptedEditor::repeating(PROSE_REPLY, 2);
+    let mut reviewer = AutoApprove;
+    let mut planner = ScriptedPlanner::plan(PLAN);
+    let report = Pipeline::new(&repo, &config, &mut editor, &mut reviewer)
+        .with_planner(&mut planner)
+        .with_options(options())
+        .run("Greet by name", &[])
+        .unwrap();
+    assert_eq!(report.status, RunStatus::EditFailed, "{report:#?}");
+    let error = report.edit_error.as_deref().unwrap_or_default();
+    assert!(
+        error.contains("syntax errors in src/greet.py") && error.contains("syntax-check: false"),
+        "{error}"
+    );
+    assert_eq!(t.read("src/greet.py"), GREET);
+    assert_eq!(t.head().id(), head);
+
+    config.syntax_check = false;
+    let mut editor = ScriptedEditor::new(&[PROSE_REPLY]);
+    let mut planner = ScriptedPlanner::plan(PLAN);
+    let report = Pipeline::new(&repo, &config, &mut editor, &mut reviewer)
+        .with_planner(&mut planner)
+        .with_options(options())
+        .run("Greet by name", &[])
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Committed, "{report:#?}");
+    assert!(
+        t.read("src/greet.py")
+            .contains("This function now greets by name.")
+    );
+}

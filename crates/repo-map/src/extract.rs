@@ -6,7 +6,9 @@ use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use tree_sitter::{Node, ParseOptions, Parser, QueryCursor, QueryCursorOptions, StreamingIterator};
+use tree_sitter::{
+    Node, ParseOptions, Parser, QueryCursor, QueryCursorOptions, StreamingIterator, Tree,
+};
 
 use crate::lang::Lang;
 use crate::matcher::Capture;
@@ -226,10 +228,6 @@ fn extract(
     limit: Duration,
     engine: Engine,
 ) -> Result<FileTags, SkipReason> {
-    crate::ts_alloc::install();
-    thread_local! {
-        static PARSER: RefCell<Parser> = RefCell::new(Parser::new());
-    }
     let query = match lang.tags_query() {
         Ok(q) => q,
         Err(e) => {
@@ -238,25 +236,7 @@ fn extract(
         }
     };
     let budget = Budget::start(limit);
-    let tree = PARSER.with(|parser| {
-        let mut parser = parser.borrow_mut();
-        parser.set_language(&lang.grammar()).ok()?;
-        let mut past_deadline = |_: &tree_sitter::ParseState| budget.check();
-        let bytes = source.as_bytes();
-        let tree = parser.parse_with_options(
-            &mut |offset, _| &bytes[offset.min(bytes.len())..],
-            None,
-            Some(ParseOptions::new().progress_callback(&mut past_deadline)),
-        );
-        // A cancelled parse leaves state behind; reset so the next file starts clean.
-        if tree.is_none() {
-            parser.reset();
-        }
-        tree
-    });
-    let Some(tree) = tree else {
-        return Err(SkipReason::TimedOut);
-    };
+    let tree = parse(lang, source, &budget)?;
 
     let mut found = Collector::new(source);
     match lang.tags_matcher().filter(|_| engine == Engine::Matcher) {
@@ -300,6 +280,32 @@ fn extract(
         return Err(SkipReason::TimedOut);
     }
     Ok(found.finish())
+}
+
+/// Parses `source` with this thread's parser, giving up (with [`SkipReason::TimedOut`]) when
+/// `budget` runs out.
+pub(crate) fn parse(lang: Lang, source: &str, budget: &Budget) -> Result<Tree, SkipReason> {
+    crate::ts_alloc::install();
+    thread_local! {
+        static PARSER: RefCell<Parser> = RefCell::new(Parser::new());
+    }
+    let tree = PARSER.with(|parser| {
+        let mut parser = parser.borrow_mut();
+        parser.set_language(&lang.grammar()).ok()?;
+        let mut past_deadline = |_: &tree_sitter::ParseState| budget.check();
+        let bytes = source.as_bytes();
+        let tree = parser.parse_with_options(
+            &mut |offset, _| &bytes[offset.min(bytes.len())..],
+            None,
+            Some(ParseOptions::new().progress_callback(&mut past_deadline)),
+        );
+        // A cancelled parse leaves state behind; reset so the next file starts clean.
+        if tree.is_none() {
+            parser.reset();
+        }
+        tree
+    });
+    tree.ok_or(SkipReason::TimedOut)
 }
 
 /// Turns matches into tags.
@@ -396,7 +402,7 @@ impl<'s> Collector<'s> {
 /// The per-file time limit. It counts the CPU time of the parsing thread, so a machine busy with
 /// other work does not make ordinary files time out; a wall-clock cap of [`WALL_FACTOR`] times the
 /// limit still bounds a thread that is starved of CPU.
-struct Budget {
+pub(crate) struct Budget {
     limit: Duration,
     started: Instant,
     cpu_start: Option<Duration>,
@@ -406,7 +412,7 @@ struct Budget {
 const WALL_FACTOR: u32 = 20;
 
 impl Budget {
-    fn start(limit: Duration) -> Self {
+    pub(crate) fn start(limit: Duration) -> Self {
         Budget {
             limit,
             started: Instant::now(),
@@ -414,7 +420,7 @@ impl Budget {
         }
     }
 
-    fn check(&self) -> ControlFlow<()> {
+    pub(crate) fn check(&self) -> ControlFlow<()> {
         let wall = self.started.elapsed();
         // CPU time never exceeds wall time, so the (slower) CPU clock is only read past the limit.
         if wall <= self.limit {

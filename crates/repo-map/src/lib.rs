@@ -10,6 +10,9 @@
 //! Kotlin, Swift, Lua, Scala and shell scripts (bash) (see [`Lang`]). Each has its own `queries/<lang>-tags.scm`, written for
 //! this crate.
 //!
+//! [`syntax_issues`] reports where a file does not parse, with the same grammars; the Editor's
+//! edits are checked with it before they land.
+//!
 //! The token budget is a hard cap: the rendered map is counted with the same [`TokenCounter`] the
 //! context gate uses ([`Cl100kCounter`] by default) and trimmed until it fits.
 //!
@@ -30,6 +33,7 @@ mod lang;
 mod matcher;
 mod render;
 mod repomap;
+mod syntax;
 mod tokens;
 mod ts_alloc;
 mod walk;
@@ -46,6 +50,7 @@ pub use repomap::{
     ChunkRef, DEFAULT_MAP_TOKENS, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_RANKED_FILES,
     DEFAULT_PARSE_TIMEOUT, MapOptions, MapStats, Progress, RankedFile, RepoMap, Research,
 };
+pub use syntax::{SyntaxIssue, syntax_issues};
 pub use tokens::{Cl100kCounter, TokenCounter};
 pub use walk::AIDX_IGNORE_FILE;
 

@@ -236,6 +236,7 @@ impl Settings {
                     .unwrap_or_else(|| "artifacts/plan.md".into()),
             ),
             max_reflections: self.count("max-reflections").unwrap_or(3) as u32,
+            syntax_check: self.flag("syntax-check").unwrap_or(true),
             fully_local: self.flag("fully-local").unwrap_or(true),
             auto_commits: self.flag("git.auto-commits").unwrap_or(true),
             dirty_commits: self.flag("git.dirty-commits").unwrap_or(true),
@@ -343,6 +344,8 @@ pub struct Config {
     pub plan_file: PathBuf,
     /// How many times failed edits go back to the Editor.
     pub max_reflections: u32,
+    /// Send edits that add syntax errors back to the Editor.
+    pub syntax_check: bool,
     /// Let the local model plan when no architect is available.
     pub fully_local: bool,
     /// Commit applied edits.

@@ -173,6 +173,12 @@ pub const KEYS: &[KeySpec] = &[
         doc: "how many times failed edits go back to the Editor",
     },
     KeySpec {
+        path: "syntax-check",
+        kind: Kind::Bool,
+        default: Some("true"),
+        doc: "send an edit back to the Editor when it adds tree-sitter syntax errors to a file (false: land it and let lint-cmd judge)",
+    },
+    KeySpec {
         path: "fully-local",
         kind: Kind::Bool,
         default: Some("true"),

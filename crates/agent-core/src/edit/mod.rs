@@ -6,6 +6,7 @@
 //!   every new file content first and reports each failed block with the closest real lines.
 //!   Nothing here touches the disk; [`crate::git`] writes what a complete plan produced.
 //! - [`reflection_message`] turns a failed plan into the message sent back to the Editor.
+//! - [`syntax_regressions`] finds planned changes that leave a file with new syntax errors.
 //! - [`SEARCH_REPLACE_LARK`] is the grammar the local Editor is constrained with.
 
 mod apply;
@@ -15,6 +16,7 @@ mod grammar;
 mod matching;
 mod parse;
 mod reflection;
+mod syntax;
 mod whole;
 
 pub use apply::{
@@ -31,6 +33,7 @@ pub use grammar::{
 pub use matching::{MatchError, apply_block_to_text};
 pub use parse::{ParseError, UnfinishedBlock, parse_search_replace, parse_search_replace_prefix};
 pub use reflection::reflection_message;
+pub use syntax::{SyntaxRegression, syntax_regressions};
 pub use whole::{WholeFile, parse_whole_files};
 
 /// The llguidance Lark grammar for SEARCH/REPLACE blocks.

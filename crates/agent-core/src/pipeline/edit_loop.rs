@@ -6,9 +6,9 @@
 
 use crate::config::HistoryOverflow;
 use crate::edit::{
-    EditBlock, EditFormat, EditOutcome, UnfinishedBlock, WholeFile, parse_search_replace,
-    parse_search_replace_prefix, parse_whole_files, plan_edits, plan_whole_files,
-    reflection_message,
+    EditBlock, EditFormat, EditOutcome, SyntaxRegression, UnfinishedBlock, WholeFile,
+    parse_search_replace, parse_search_replace_prefix, parse_whole_files, plan_edits,
+    plan_whole_files, reflection_message, syntax_regressions,
 };
 use crate::gate::{
     ChatHistory, EditorSummarizer, EditorTokens, GateError, HistoryGate, Summarizer,
@@ -24,6 +24,7 @@ use super::template::fill;
 const UNREADABLE: &str = include_str!("../../prompts/reflection_unreadable.md");
 const CUT_OFF: &str = include_str!("../../prompts/reflection_cut_off.md");
 const UNFINISHED: &str = include_str!("../../prompts/reflection_unfinished.md");
+const SYNTAX: &str = include_str!("../../prompts/reflection_syntax.md");
 
 /// Everything one Edit step needs.
 pub(crate) struct EditStep<'a> {
@@ -39,6 +40,8 @@ pub(crate) struct EditStep<'a> {
     pub files_in_play: Vec<String>,
     pub options: GenerateOptions,
     pub max_reflections: u32,
+    /// Send edits that add syntax errors back (`syntax-check`).
+    pub syntax_check: bool,
     pub gate: HistoryGate,
 }
 
@@ -60,6 +63,26 @@ pub(crate) struct EditResult {
 enum Kept {
     Blocks(Vec<EditBlock>),
     Whole(Vec<WholeFile>),
+}
+
+impl Kept {
+    /// The kept edits, less those of `paths`.
+    fn without_paths(self, paths: &[&str]) -> Kept {
+        match self {
+            Kept::Blocks(blocks) => Kept::Blocks(
+                blocks
+                    .into_iter()
+                    .filter(|b| !paths.contains(&b.path.as_str()))
+                    .collect(),
+            ),
+            Kept::Whole(files) => Kept::Whole(
+                files
+                    .into_iter()
+                    .filter(|w| !paths.contains(&w.path.as_str()))
+                    .collect(),
+            ),
+        }
+    }
 }
 
 impl EditStep<'_> {
@@ -110,6 +133,7 @@ impl EditStep<'_> {
                 applied: 0,
                 failed: 0,
                 parse_error: None,
+                syntax_errors: Vec::new(),
             };
             let cut_off = if completion.finish == FinishReason::Length {
                 CUT_OFF.trim_end()
@@ -188,36 +212,60 @@ impl EditStep<'_> {
                 Ok((outcome, total, _, next)) => {
                     report.applied = outcome.applied.len();
                     report.failed = outcome.failures.len();
-                    if outcome.is_complete() && unfinished.is_none() {
+                    let complete = outcome.is_complete() && unfinished.is_none();
+                    let broken = if complete && self.syntax_check {
+                        syntax_regressions(&outcome.changes)
+                    } else {
+                        Vec::new()
+                    };
+                    if complete && broken.is_empty() {
                         result.attempts.push(report);
                         result.error = None;
                         result.failures.clear();
                         result.outcome = Some(outcome);
                         return Ok(result);
                     }
-                    result.error = unfinished.as_ref().map(|cut| self.cut_off_error(cut));
-                    result.failures = outcome.failures.iter().map(FailedBlock::from).collect();
-                    kept = next;
-                    let mut text = reflection_message(&outcome, total).unwrap_or_default();
-                    if let Some(cut) = &unfinished {
-                        let kept_count = outcome.applied.len().to_string();
-                        let note = fill(
-                            UNFINISHED,
-                            &[
-                                ("number", &cut.number.to_string()),
-                                ("path", &describe_path(cut)),
-                                ("kept", &kept_count),
-                            ],
-                        );
-                        if !text.is_empty() {
+                    if !broken.is_empty() {
+                        // Every block matched, but the result does not parse: the blocks of
+                        // the broken files are dropped and asked for again.
+                        let paths: Vec<&str> = broken.iter().map(|b| b.path.as_str()).collect();
+                        report.syntax_errors = broken
+                            .iter()
+                            .flat_map(|b| {
+                                b.describe(3)
+                                    .into_iter()
+                                    .map(|d| format!("{}: {d}", b.path))
+                            })
+                            .collect();
+                        result.error = Some(syntax_error(&broken));
+                        result.failures.clear();
+                        kept = next.without_paths(&paths);
+                        syntax_reflection(&broken)
+                    } else {
+                        result.error = unfinished.as_ref().map(|cut| self.cut_off_error(cut));
+                        result.failures = outcome.failures.iter().map(FailedBlock::from).collect();
+                        kept = next;
+                        let mut text = reflection_message(&outcome, total).unwrap_or_default();
+                        if let Some(cut) = &unfinished {
+                            let kept_count = outcome.applied.len().to_string();
+                            let note = fill(
+                                UNFINISHED,
+                                &[
+                                    ("number", &cut.number.to_string()),
+                                    ("path", &describe_path(cut)),
+                                    ("kept", &kept_count),
+                                ],
+                            );
+                            if !text.is_empty() {
+                                text.push('\n');
+                            }
+                            text.push_str(note.trim_end());
+                        } else if !cut_off.is_empty() {
                             text.push('\n');
+                            text.push_str(cut_off);
                         }
-                        text.push_str(note.trim_end());
-                    } else if !cut_off.is_empty() {
-                        text.push('\n');
-                        text.push_str(cut_off);
+                        text
                     }
-                    text
                 }
             };
             result.attempts.push(report);
@@ -321,4 +369,35 @@ fn describe_path(cut: &UnfinishedBlock) -> String {
         .as_deref()
         .map(|p| format!(" (for {p})"))
         .unwrap_or_default()
+}
+
+/// The reflection for edits that matched but leave files that do not parse.
+fn syntax_reflection(broken: &[SyntaxRegression]) -> String {
+    broken
+        .iter()
+        .map(|b| {
+            let issues = b
+                .describe(3)
+                .into_iter()
+                .map(|d| format!("- {d}"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            fill(SYNTAX, &[("path", &b.path), ("issues", &issues)])
+                .trim_end()
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+/// What the user reads when the last edit left a file that does not parse.
+fn syntax_error(broken: &[SyntaxRegression]) -> String {
+    let places: Vec<String> = broken
+        .iter()
+        .map(|b| format!("{} ({})", b.path, b.describe(1).join("")))
+        .collect();
+    format!(
+        "the edit leaves syntax errors in {}, so nothing was applied: retry, ask for a smaller change, or set syntax-check: false to land such edits and let lint-cmd judge them",
+        places.join(", ")
+    )
 }

@@ -61,6 +61,8 @@ pub struct AttemptReport {
     pub failed: usize,
     /// Why the reply could not be parsed, if it could not.
     pub parse_error: Option<String>,
+    /// Syntax errors the reply's edits would have added (`path: line N: …`), if any.
+    pub syntax_errors: Vec<String>,
 }
 
 /// A block that still failed at the end, with the closest real lines.

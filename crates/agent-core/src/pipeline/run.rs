@@ -378,6 +378,7 @@ impl<'a> Pipeline<'a> {
                 grammar,
             },
             max_reflections: self.config.max_reflections,
+            syntax_check: self.config.syntax_check,
             gate: HistoryGate::from_config(self.config),
         };
         let result = step.run(&mut *self.observer)?;

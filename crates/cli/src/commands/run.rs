@@ -120,6 +120,9 @@ fn execute(
         }
         Err(e) => return Err(anyhow::anyhow!("{e}")),
     };
+    // The last streamed reply may not end its line; the report starts on a fresh one.
+    drop(pipeline);
+    observer.end_stream();
     if common.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
