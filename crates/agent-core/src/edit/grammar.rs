@@ -118,6 +118,7 @@ pub fn search_replace_grammar_for_files(
         "a constrained edit needs at least one path"
     );
     let line = format!("[^\\n]{{0,{}}}\\n", limits.max_line_chars);
+    let code_line = code_line_regex(limits.max_line_chars);
     let n = limits.max_body_lines;
     let start = start_rule(limits.max_blocks);
     let mut rules = String::new();
@@ -125,12 +126,19 @@ pub fn search_replace_grammar_for_files(
     for (i, file) in files.iter().enumerate() {
         blocks.push(format!("block_{i}"));
         let head = format!("{} \"\\n<<<<<<< SEARCH\\n\"", lark_string(file.path));
+        let replace_body = if is_prose(file.path) {
+            "replace_body"
+        } else {
+            "replace_code"
+        };
         match file.text {
-            None => rules.push_str(&format!("block_{i}: {head} \"=======\\n\" replace_body\n")),
+            None => rules.push_str(&format!(
+                "block_{i}: {head} \"=======\\n\" {replace_body}\n"
+            )),
             Some(text) => {
                 let lines: Vec<&str> = text.lines().collect();
                 if !lines.iter().any(|l| !l.trim().is_empty()) || lines.len() > MAX_GRAMMAR_LINES {
-                    rules.push_str(&format!("block_{i}: {head} search_body replace_body\n"));
+                    rules.push_str(&format!("block_{i}: {head} search_body {replace_body}\n"));
                 } else {
                     // run_{i}_{j}: line j, then optionally the run from line j + 1.
                     let last = lines.len() - 1;
@@ -150,7 +158,7 @@ pub fn search_replace_grammar_for_files(
                         .collect::<Vec<_>>()
                         .join(" | ");
                     rules.push_str(&format!(
-                        "block_{i}: {head} lines_{i} \"=======\\n\" replace_body\n\
+                        "block_{i}: {head} lines_{i} \"=======\\n\" {replace_body}\n\
                          lines_{i}: {starts}\n"
                     ));
                 }
@@ -163,9 +171,26 @@ pub fn search_replace_grammar_for_files(
          block: {}\n\
          {rules}\
          search_body[lazy]: /({line}){{0,{n}}}=======\\n/\n\
-         replace_body[lazy]: /({line}){{0,{n}}}>>>>>>> REPLACE/\n",
+         replace_body[lazy]: /({line}){{0,{n}}}>>>>>>> REPLACE/\n\
+         replace_code[lazy]: /({code_line}){{0,{n}}}>>>>>>> REPLACE/\n",
         blocks.join(" | ")
     )
+}
+
+/// Files whose text may hold Markdown fences (```), unlike source code.
+fn is_prose(path: &str) -> bool {
+    let ext = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    matches!(
+        ext.as_deref(),
+        None | Some("md" | "markdown" | "mdx" | "rst" | "txt" | "adoc" | "org")
+    )
+}
+
+/// A REPLACE line for a source file: anything but a line starting with a ``` fence, which a weak
+/// model writes when it slides from code into a Markdown explanation.
+fn code_line_regex(max_chars: usize) -> String {
+    let rest = |taken: usize| format!("[^`\\n][^\\n]{{0,{}}}", max_chars.saturating_sub(taken + 1));
+    format!("(({})|(`({})?)|(``({})?))?\\n", rest(0), rest(1), rest(2))
 }
 
 #[cfg(test)]
@@ -206,10 +231,33 @@ mod tests {
             "runs start at non-blank lines: {g}"
         );
         assert!(
-            g.contains(r#"block_1: "new.py" "\n<<<<<<< SEARCH\n" "=======\n" replace_body"#),
+            g.contains(r#"block_1: "new.py" "\n<<<<<<< SEARCH\n" "=======\n" replace_code"#),
             "{g}"
         );
         assert!(g.contains("block: block_0 | block_1"), "{g}");
+    }
+
+    #[test]
+    fn fences_are_refused_in_code_but_not_in_prose_files() {
+        let files = [
+            GrammarFile {
+                path: "src/calc.py",
+                text: None,
+            },
+            GrammarFile {
+                path: "docs/README.md",
+                text: None,
+            },
+        ];
+        let g = search_replace_grammar_for_files(&files, GrammarLimits::default());
+        assert!(g.contains(r#""=======\n" replace_code"#), "{g}");
+        assert!(g.contains(r#""=======\n" replace_body"#), "{g}");
+        // A code line may start with one or two backticks, never three.
+        let line = code_line_regex(120);
+        assert_eq!(
+            line,
+            "(([^`\\n][^\\n]{0,119})|(`([^`\\n][^\\n]{0,118})?)|(``([^`\\n][^\\n]{0,117})?))?\\n"
+        );
     }
 
     #[test]
