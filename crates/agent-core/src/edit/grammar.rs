@@ -108,7 +108,8 @@ pub struct GrammarFile<'a> {
 /// that really are in that file, in the file's order, starting at a non-blank line (and a new
 /// file's SEARCH is empty). A weak model then cannot invent, reorder or repeat lines: every
 /// SEARCH it can write is found in the file. Files longer than [`MAX_GRAMMAR_LINES`] lines get a
-/// bounded free-form SEARCH instead.
+/// bounded free-form SEARCH instead. In source files (anything but Markdown, reStructuredText,
+/// plain text and the like) no REPLACE line may start with a ``` fence.
 pub fn search_replace_grammar_for_files(
     files: &[GrammarFile<'_>],
     limits: GrammarLimits,
