@@ -6,10 +6,11 @@ mod pipeline_support;
 
 use std::path::PathBuf;
 
+use aidx_agent_core::config::Config;
 use aidx_agent_core::edit::{GrammarFile, GrammarLimits, search_replace_grammar_for_files};
 use aidx_agent_core::git::{EditRepo, validate_commit_message};
 use aidx_agent_core::pipeline::{
-    AutoApprove, FinishReason, Pipeline, PipelineError, RunOptions, RunStatus,
+    AutoApprove, FinishReason, Pipeline, PipelineError, RunOptions, RunReport, RunStatus,
 };
 use git_support::TestRepo;
 use pipeline_support::{
@@ -30,6 +31,22 @@ fn options() -> RunOptions {
         run_id: Some("test-run".into()),
         ..RunOptions::default()
     }
+}
+
+/// Runs "Greet by name" with `plan`, approving the diff.
+fn greet_by_name(
+    repo: &EditRepo,
+    config: &Config,
+    editor: &mut ScriptedEditor,
+    plan: &str,
+) -> RunReport {
+    let mut reviewer = AutoApprove;
+    let mut planner = ScriptedPlanner::plan(plan);
+    Pipeline::new(repo, config, editor, &mut reviewer)
+        .with_planner(&mut planner)
+        .with_options(options())
+        .run("Greet by name", &[])
+        .unwrap()
 }
 
 #[test]
@@ -102,13 +119,7 @@ fn a_failed_block_is_reflected_and_the_matched_block_is_kept() {
         "src/util.py\n<<<<<<< SEARCH\nX = 1\n=======\nX = 2\n>>>>>>> REPLACE\n\n{BAD_REPLY}"
     );
     let mut editor = ScriptedEditor::new(&[&first, GOOD_REPLY]);
-    let mut reviewer = AutoApprove;
-    let mut planner = ScriptedPlanner::plan(&plan);
-    let report = Pipeline::new(&repo, &config, &mut editor, &mut reviewer)
-        .with_planner(&mut planner)
-        .with_options(options())
-        .run("Greet by name", &[])
-        .unwrap();
+    let report = greet_by_name(&repo, &config, &mut editor, &plan);
 
     assert_eq!(report.status, RunStatus::Committed, "{report:#?}");
     assert_eq!(report.attempts.len(), 2);
@@ -213,13 +224,7 @@ fn unparseable_replies_are_reflected_with_the_parse_error() {
     let plan = PLAN.replace("## Checks", "- `src/b.py` — unchanged\n\n## Checks");
     let broken = "<<<<<<< SEARCH\ndef greet():\n=======\n";
     let mut editor = ScriptedEditor::new(&["I would change greet.", broken, GOOD_REPLY]);
-    let mut reviewer = AutoApprove;
-    let mut planner = ScriptedPlanner::plan(&plan);
-    let report = Pipeline::new(&repo, &config, &mut editor, &mut reviewer)
-        .with_planner(&mut planner)
-        .with_options(options())
-        .run("Greet by name", &[])
-        .unwrap();
+    let report = greet_by_name(&repo, &config, &mut editor, &plan);
     assert_eq!(report.status, RunStatus::Committed, "{report:#?}");
     assert_eq!(
         report.attempts[0].parse_error.as_deref(),
@@ -247,13 +252,7 @@ fn a_dirty_user_file_is_committed_first_and_kept() {
     let repo = EditRepo::discover(t.root()).unwrap();
     let config = default_config();
     let mut editor = ScriptedEditor::new(&[GOOD_REPLY]);
-    let mut reviewer = AutoApprove;
-    let mut planner = ScriptedPlanner::plan(PLAN);
-    let report = Pipeline::new(&repo, &config, &mut editor, &mut reviewer)
-        .with_planner(&mut planner)
-        .with_options(options())
-        .run("Greet by name", &[])
-        .unwrap();
+    let report = greet_by_name(&repo, &config, &mut editor, PLAN);
     assert_eq!(report.status, RunStatus::Committed, "{report:#?}");
     let expected = format!("# user's comment\n{GREETED}");
     assert_eq!(
@@ -392,13 +391,7 @@ fn passing_checks_commit() {
     let mut config = default_config();
     config.test_cmd = Some("grep -q 'def greet(name)' src/greet.py".into());
     let mut editor = ScriptedEditor::new(&[GOOD_REPLY]);
-    let mut reviewer = AutoApprove;
-    let mut planner = ScriptedPlanner::plan(PLAN);
-    let report = Pipeline::new(&repo, &config, &mut editor, &mut reviewer)
-        .with_planner(&mut planner)
-        .with_options(options())
-        .run("Greet by name", &[])
-        .unwrap();
+    let report = greet_by_name(&repo, &config, &mut editor, PLAN);
     assert_eq!(report.status, RunStatus::Committed, "{report:#?}");
     assert!(report.checks[0].passed);
     let head = t.head();
@@ -700,13 +693,7 @@ fn a_reply_cut_off_at_the_limit_keeps_its_complete_blocks_and_asks_for_the_rest(
     let first = cut_off_reply();
     let mut editor =
         ScriptedEditor::new(&[&first, GOOD_REPLY]).with_finishes(&[FinishReason::Length]);
-    let mut reviewer = AutoApprove;
-    let mut planner = ScriptedPlanner::plan(&two_file_plan());
-    let report = Pipeline::new(&repo, &config, &mut editor, &mut reviewer)
-        .with_planner(&mut planner)
-        .with_options(options())
-        .run("Greet by name", &[])
-        .unwrap();
+    let report = greet_by_name(&repo, &config, &mut editor, &two_file_plan());
 
     assert_eq!(report.status, RunStatus::Committed, "{report:#?}");
     assert_eq!(report.attempts.len(), 2);
@@ -739,13 +726,7 @@ fn a_reply_cut_off_every_time_fails_without_committing_its_complete_blocks() {
     let first = cut_off_reply();
     let mut editor = ScriptedEditor::repeating(&first, 2)
         .with_finishes(&[FinishReason::Length, FinishReason::Length]);
-    let mut reviewer = AutoApprove;
-    let mut planner = ScriptedPlanner::plan(&two_file_plan());
-    let report = Pipeline::new(&repo, &config, &mut editor, &mut reviewer)
-        .with_planner(&mut planner)
-        .with_options(options())
-        .run("Greet by name", &[])
-        .unwrap();
+    let report = greet_by_name(&repo, &config, &mut editor, &two_file_plan());
 
     assert_eq!(report.status, RunStatus::EditFailed, "{report:#?}");
     let error = report.edit_error.as_deref().unwrap_or_default();
@@ -769,13 +750,7 @@ fn an_edit_that_breaks_the_syntax_goes_back_to_the_editor() {
     let config = default_config();
     assert!(config.syntax_check, "on by default");
     let mut editor = ScriptedEditor::new(&[PROSE_REPLY, GOOD_REPLY]);
-    let mut reviewer = AutoApprove;
-    let mut planner = ScriptedPlanner::plan(PLAN);
-    let report = Pipeline::new(&repo, &config, &mut editor, &mut reviewer)
-        .with_planner(&mut planner)
-        .with_options(options())
-        .run("Greet by name", &[])
-        .unwrap();
+    let report = greet_by_name(&repo, &config, &mut editor, PLAN);
 
     assert_eq!(report.status, RunStatus::Committed, "{report:#?}");
     assert_eq!(report.attempts.len(), 2);
@@ -806,13 +781,7 @@ fn syntax_errors_fail_the_run_or_land_with_the_check_off() {
     let mut config = default_config();
     config.max_reflections = 1;
     let mut editor = ScriptedEditor::repeating(PROSE_REPLY, 2);
-    let mut reviewer = AutoApprove;
-    let mut planner = ScriptedPlanner::plan(PLAN);
-    let report = Pipeline::new(&repo, &config, &mut editor, &mut reviewer)
-        .with_planner(&mut planner)
-        .with_options(options())
-        .run("Greet by name", &[])
-        .unwrap();
+    let report = greet_by_name(&repo, &config, &mut editor, PLAN);
     assert_eq!(report.status, RunStatus::EditFailed, "{report:#?}");
     let error = report.edit_error.as_deref().unwrap_or_default();
     assert!(
@@ -824,12 +793,7 @@ fn syntax_errors_fail_the_run_or_land_with_the_check_off() {
 
     config.syntax_check = false;
     let mut editor = ScriptedEditor::new(&[PROSE_REPLY]);
-    let mut planner = ScriptedPlanner::plan(PLAN);
-    let report = Pipeline::new(&repo, &config, &mut editor, &mut reviewer)
-        .with_planner(&mut planner)
-        .with_options(options())
-        .run("Greet by name", &[])
-        .unwrap();
+    let report = greet_by_name(&repo, &config, &mut editor, PLAN);
     assert_eq!(report.status, RunStatus::Committed, "{report:#?}");
     assert!(
         t.read("src/greet.py")
