@@ -94,6 +94,32 @@ fn dry_run_prints_the_diff_and_writes_nothing() {
 }
 
 #[test]
+fn an_applied_edit_that_breaks_the_syntax_is_flagged() {
+    let repo = TempRepo::with_files(&[("calc.py", CALC)]);
+    let reply = write_reply(
+        &repo,
+        &MUL_REPLY.replace("    return a * b\n", "    return a * b\nThis adds mul.\n"),
+    );
+    let out = repo.run(&["apply", &reply]);
+    let (_, stderr) = texts(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning: calc.py: line 11 does not parse: This adds mul."),
+        "{stderr}"
+    );
+    let clean = write_reply(
+        &repo,
+        "calc.py\n<<<<<<< SEARCH\nThis adds mul.\n=======\n>>>>>>> REPLACE\n",
+    );
+    let out = repo.run(&["apply", &clean]);
+    let (_, stderr) = texts(&out);
+    assert!(
+        out.status.success() && !stderr.contains("warning"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_failing_block_writes_nothing_and_shows_the_closest_lines() {
     let repo = TempRepo::with_files(&[("calc.py", CALC), ("other.py", "x = 1\n")]);
     let reply = write_reply(

@@ -1,6 +1,7 @@
 //! `aidx apply FILE [--dry-run]`: apply a saved Editor reply to the repository, like aider's
 //! `--apply`. Transactional: if any block fails, no file is written and each failure is shown
-//! with the closest real lines; the command succeeds only when every block applied.
+//! with the closest real lines; the command succeeds only when every block applied. Edits that
+//! leave a file with new syntax errors are applied with a warning naming the lines.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -87,6 +88,13 @@ pub fn run(args: ApplyArgs, options: LandOptions) -> anyhow::Result<()> {
             "{} of {total} blocks failed; no file was changed",
             outcome.failures.len()
         );
+    }
+
+    // The reply is the user's own choice, so new syntax errors are shown, not refused.
+    for broken in edit::syntax_regressions(&outcome.changes) {
+        for issue in broken.describe(3) {
+            eprintln!("warning: {}: {issue}", broken.path);
+        }
     }
 
     let colour = std::io::stdout().is_terminal();
