@@ -65,22 +65,33 @@ pub fn syntax_regressions(changes: &[FileChange]) -> Vec<SyntaxRegression> {
         .iter()
         .filter_map(|change| {
             let lang = Lang::from_path(Path::new(&change.path))?;
-            let issues = syntax_issues(lang, &change.after, PARSE_LIMIT).ok()?;
-            if issues.is_empty() {
-                return None;
+            let found = regression(lang, change)?;
+            // A `.h` file may be C++: it only fails when the C++ grammar finds new errors too.
+            if lang == Lang::C && change.path.ends_with(".h") {
+                regression(Lang::Cpp, change)?;
             }
-            let before = match &change.before {
-                Some(text) => syntax_issues(lang, text, PARSE_LIMIT).ok()?.len(),
-                None => 0,
-            };
-            (issues.len() > before).then(|| SyntaxRegression {
-                path: change.path.clone(),
-                issues,
-                before,
-                after: change.after.clone(),
-            })
+            Some(found)
         })
         .collect()
+}
+
+/// `change` read as `lang`, when the edit adds errors (`None` when it does not, or a parse timed
+/// out).
+fn regression(lang: Lang, change: &FileChange) -> Option<SyntaxRegression> {
+    let issues = syntax_issues(lang, &change.after, PARSE_LIMIT).ok()?;
+    if issues.is_empty() {
+        return None;
+    }
+    let before = match &change.before {
+        Some(text) => syntax_issues(lang, text, PARSE_LIMIT).ok()?.len(),
+        None => 0,
+    };
+    (issues.len() > before).then(|| SyntaxRegression {
+        path: change.path.clone(),
+        issues,
+        before,
+        after: change.after.clone(),
+    })
 }
 
 #[cfg(test)]
@@ -121,6 +132,21 @@ mod tests {
             "def f(:\n    return 1\n",
         );
         assert_eq!(syntax_regressions(&[ok, text, old]), vec![]);
+    }
+
+    #[test]
+    fn a_header_passes_when_it_parses_as_cpp() {
+        let before = "int add(int a, int b);\n";
+        let cpp = "int add(int a, int b);\nclass Calc { public: int mul(int a, int b); };\n";
+        assert_eq!(
+            syntax_regressions(&[change("calc.h", Some(before), cpp)]),
+            vec![]
+        );
+        let broken = "int add(int a, int b);\nint mul(int a, int b\n";
+        assert_eq!(
+            syntax_regressions(&[change("calc.h", Some(before), broken)]).len(),
+            1
+        );
     }
 
     #[test]
