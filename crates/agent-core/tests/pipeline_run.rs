@@ -800,3 +800,23 @@ fn syntax_errors_fail_the_run_or_land_with_the_check_off() {
             .contains("This function now greets by name.")
     );
 }
+
+#[test]
+fn syntax_findings_in_c_are_reported_but_do_not_block() {
+    let t = TestRepo::with_files(&[("src/calc.c", "int add(int a, int b) { return a + b; }\n")]);
+    let repo = EditRepo::discover(t.root()).unwrap();
+    let config = default_config();
+    let plan = PLAN.replace("src/greet.py", "src/calc.c");
+    let reply = "src/calc.c\n<<<<<<< SEARCH\nint add(int a, int b) { return a + b; }\n=======\nint add(int a, int b) { return a + b; }\nint mul(int a, int b { return a * b; }\n>>>>>>> REPLACE\n";
+    let mut editor = ScriptedEditor::new(&[reply]);
+    let report = greet_by_name(&repo, &config, &mut editor, &plan);
+    assert_eq!(report.status, RunStatus::Committed, "{report:#?}");
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("src/calc.c: line 2") && w.contains("lint-cmd decides")),
+        "{:?}",
+        report.warnings
+    );
+}

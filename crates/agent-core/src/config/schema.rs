@@ -176,7 +176,7 @@ pub const KEYS: &[KeySpec] = &[
         path: "syntax-check",
         kind: Kind::Bool,
         default: Some("true"),
-        doc: "send an edit back to the Editor when it adds tree-sitter syntax errors to a file (false: land it and let lint-cmd judge)",
+        doc: "send an edit back to the Editor when it adds tree-sitter syntax errors to a file (C/C++: report only; false: land it and let lint-cmd judge)",
     },
     KeySpec {
         path: "fully-local",

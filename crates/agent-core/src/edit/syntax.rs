@@ -2,7 +2,10 @@
 //! errors than it had is sent back to the Editor before anything is written.
 //!
 //! Counts are compared, not taken absolutely: grammars lag behind their languages, so a file that
-//! already had "errors" (new syntax, macros) only fails when the edit adds more.
+//! already had "errors" (new syntax, macros) only fails when the edit adds more. For C and C++
+//! the result is advisory ([`SyntaxRegression::blocking`] is false): tree-sitter finds errors in
+//! 55 % of the valid C files and 24 % of the C++ files in a cargo registry (macros, C++ in `.h`),
+//! against 0.8 % of the Rust files, so new "errors" there are too often the grammar's.
 
 use std::path::Path;
 use std::time::Duration;
@@ -25,6 +28,9 @@ pub struct SyntaxRegression {
     pub before: usize,
     /// The edited text, to quote the offending lines.
     pub after: String,
+    /// Whether the grammar is trusted enough to send the edit back (false for C and C++: then
+    /// the errors are only reported).
+    pub blocking: bool,
 }
 
 impl SyntaxRegression {
@@ -91,6 +97,7 @@ fn regression(lang: Lang, change: &FileChange) -> Option<SyntaxRegression> {
         issues,
         before,
         after: change.after.clone(),
+        blocking: !matches!(lang, Lang::C | Lang::Cpp),
     })
 }
 
@@ -143,10 +150,11 @@ mod tests {
             vec![]
         );
         let broken = "int add(int a, int b);\nint mul(int a, int b\n";
-        assert_eq!(
-            syntax_regressions(&[change("calc.h", Some(before), broken)]).len(),
-            1
-        );
+        let found = syntax_regressions(&[change("calc.h", Some(before), broken)]);
+        assert_eq!(found.len(), 1);
+        assert!(!found[0].blocking, "C and C++ findings are advisory");
+        let rust = syntax_regressions(&[change("a.rs", None, "fn f( {\n")]);
+        assert!(rust[0].blocking);
     }
 
     #[test]

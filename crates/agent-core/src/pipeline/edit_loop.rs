@@ -213,11 +213,23 @@ impl EditStep<'_> {
                     report.applied = outcome.applied.len();
                     report.failed = outcome.failures.len();
                     let complete = outcome.is_complete() && unfinished.is_none();
-                    let broken = if complete && self.syntax_check {
+                    let (broken, advisory): (Vec<_>, Vec<_>) = if complete && self.syntax_check {
                         syntax_regressions(&outcome.changes)
+                            .into_iter()
+                            .partition(|b| b.blocking)
                     } else {
-                        Vec::new()
+                        (Vec::new(), Vec::new())
                     };
+                    if broken.is_empty() {
+                        for b in &advisory {
+                            for issue in b.describe(3) {
+                                result.warnings.push(format!(
+                                    "{}: {issue} (tree-sitter's C/C++ grammars are not trusted to block an edit; lint-cmd decides)",
+                                    b.path
+                                ));
+                            }
+                        }
+                    }
                     if complete && broken.is_empty() {
                         result.attempts.push(report);
                         result.error = None;
