@@ -38,14 +38,12 @@ impl SyntaxRegression {
     /// `line N is missing ")": …`.
     pub fn describe(&self, max: usize) -> Vec<String> {
         let lines: Vec<&str> = self.after.lines().collect();
-        let mut seen = Vec::new();
+        // Issues come in document order, so those of one line are neighbours.
         self.issues
             .iter()
-            .filter(|issue| {
-                let first = !seen.contains(&issue.line);
-                seen.push(issue.line);
-                first
-            })
+            .enumerate()
+            .filter(|(i, issue)| *i == 0 || self.issues[i - 1].line != issue.line)
+            .map(|(_, issue)| issue)
             .take(max)
             .map(|issue| {
                 let text = lines

@@ -213,23 +213,11 @@ impl EditStep<'_> {
                     report.applied = outcome.applied.len();
                     report.failed = outcome.failures.len();
                     let complete = outcome.is_complete() && unfinished.is_none();
-                    let (broken, advisory): (Vec<_>, Vec<_>) = if complete && self.syntax_check {
-                        syntax_regressions(&outcome.changes)
-                            .into_iter()
-                            .partition(|b| b.blocking)
+                    let broken = if complete {
+                        self.blocking_syntax_errors(&outcome, &mut result.warnings)
                     } else {
-                        (Vec::new(), Vec::new())
+                        Vec::new()
                     };
-                    if broken.is_empty() {
-                        for b in &advisory {
-                            for issue in b.describe(3) {
-                                result.warnings.push(format!(
-                                    "{}: {issue} (tree-sitter's C/C++ grammars are not trusted to block an edit; lint-cmd decides)",
-                                    b.path
-                                ));
-                            }
-                        }
-                    }
                     if complete && broken.is_empty() {
                         result.attempts.push(report);
                         result.error = None;
@@ -237,7 +225,12 @@ impl EditStep<'_> {
                         result.outcome = Some(outcome);
                         return Ok(result);
                     }
-                    if !broken.is_empty() {
+                    if broken.is_empty() {
+                        result.error = unfinished.as_ref().map(|cut| self.cut_off_error(cut));
+                        result.failures = outcome.failures.iter().map(FailedBlock::from).collect();
+                        kept = next;
+                        failure_reflection(&outcome, total, unfinished.as_ref(), cut_off)
+                    } else {
                         // Every block matched, but the result does not parse: the blocks of
                         // the broken files are dropped and asked for again.
                         let paths: Vec<&str> = broken.iter().map(|b| b.path.as_str()).collect();
@@ -253,30 +246,6 @@ impl EditStep<'_> {
                         result.failures.clear();
                         kept = next.without_paths(&paths);
                         syntax_reflection(&broken)
-                    } else {
-                        result.error = unfinished.as_ref().map(|cut| self.cut_off_error(cut));
-                        result.failures = outcome.failures.iter().map(FailedBlock::from).collect();
-                        kept = next;
-                        let mut text = reflection_message(&outcome, total).unwrap_or_default();
-                        if let Some(cut) = &unfinished {
-                            let kept_count = outcome.applied.len().to_string();
-                            let note = fill(
-                                UNFINISHED,
-                                &[
-                                    ("number", &cut.number.to_string()),
-                                    ("path", &describe_path(cut)),
-                                    ("kept", &kept_count),
-                                ],
-                            );
-                            if !text.is_empty() {
-                                text.push('\n');
-                            }
-                            text.push_str(note.trim_end());
-                        } else if !cut_off.is_empty() {
-                            text.push('\n');
-                            text.push_str(cut_off);
-                        }
-                        text
                     }
                 }
             };
@@ -293,6 +262,32 @@ impl EditStep<'_> {
             }
         }
         Ok(result)
+    }
+
+    /// The files `outcome` would leave with new syntax errors that block the edit (none with
+    /// `syntax-check: false`). Advisory findings (C/C++) go to `warnings` once nothing blocks.
+    fn blocking_syntax_errors(
+        &self,
+        outcome: &EditOutcome,
+        warnings: &mut Vec<String>,
+    ) -> Vec<SyntaxRegression> {
+        if !self.syntax_check {
+            return Vec::new();
+        }
+        let (blocking, advisory): (Vec<_>, Vec<_>) = syntax_regressions(&outcome.changes)
+            .into_iter()
+            .partition(|b| b.blocking);
+        if blocking.is_empty() {
+            for b in &advisory {
+                for issue in b.describe(3) {
+                    warnings.push(format!(
+                        "{}: {issue} (tree-sitter's C/C++ grammars are not trusted to block an edit; lint-cmd decides)",
+                        b.path
+                    ));
+                }
+            }
+        }
+        blocking
     }
 
     /// What the user reads when the last reply was cut off inside a block.
@@ -381,6 +376,35 @@ fn describe_path(cut: &UnfinishedBlock) -> String {
         .as_deref()
         .map(|p| format!(" (for {p})"))
         .unwrap_or_default()
+}
+
+/// The reflection for blocks that failed to match and/or a reply cut off inside a block.
+fn failure_reflection(
+    outcome: &EditOutcome,
+    total: usize,
+    unfinished: Option<&UnfinishedBlock>,
+    cut_off: &str,
+) -> String {
+    let mut text = reflection_message(outcome, total).unwrap_or_default();
+    let note = match unfinished {
+        Some(cut) => fill(
+            UNFINISHED,
+            &[
+                ("number", &cut.number.to_string()),
+                ("path", &describe_path(cut)),
+                ("kept", &outcome.applied.len().to_string()),
+            ],
+        ),
+        None => cut_off.to_string(),
+    };
+    let note = note.trim_end();
+    if !note.is_empty() {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(note);
+    }
+    text
 }
 
 /// The reflection for edits that matched but leave files that do not parse.
