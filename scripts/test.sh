@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/aidx/target}"
-scripts/setup.sh
+scripts/setup.sh test
 cargo test --workspace --no-fail-fast "$@"

@@ -117,3 +117,96 @@ pub fn texts(output: &Output) -> (String, String) {
 pub fn require_real() -> bool {
     std::env::var("AIDX_REQUIRE_REAL").as_deref() == Ok("1")
 }
+
+/// A scripted OpenAI-compatible chat server on a loopback port, for tests that need a real HTTP
+/// peer but a known reply: each `POST …/chat/completions` gets the next reply of the script (the
+/// last one repeats), streamed as server-sent events when the request asks for a stream.
+pub struct ScriptedServer {
+    /// `http://127.0.0.1:PORT/v1`, for `base-url`.
+    pub base_url: String,
+    requests: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl ScriptedServer {
+    /// Starts the server; it lives until the test process ends. `delay` is waited before each
+    /// reply (to interrupt a request in flight).
+    pub fn start(replies: Vec<String>, delay: std::time::Duration) -> ScriptedServer {
+        use std::io::{BufRead, BufReader, Read, Write};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        let port = listener.local_addr().unwrap().port();
+        let requests = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = requests.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut length = 0usize;
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        break;
+                    }
+                    let lower = line.to_ascii_lowercase();
+                    if let Some(v) = lower.strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                    if line == "\r\n" || line == "\n" {
+                        break;
+                    }
+                }
+                let mut body = vec![0u8; length];
+                let _ = reader.read_exact(&mut body);
+                let request: serde_json::Value =
+                    serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+                let n = counter.fetch_add(1, Ordering::SeqCst);
+                let reply = replies
+                    .get(n)
+                    .or(replies.last())
+                    .cloned()
+                    .unwrap_or_default();
+                std::thread::sleep(delay);
+                let usage = serde_json::json!({"prompt_tokens": 100, "completion_tokens": 20});
+                let response = if request["stream"].as_bool() == Some(true) {
+                    let chunk = serde_json::json!({
+                        "id": "x", "object": "chat.completion.chunk", "model": "scripted",
+                        "choices": [{"index": 0, "delta": {"role": "assistant", "content": reply}, "finish_reason": null}]
+                    });
+                    let last = serde_json::json!({
+                        "id": "x", "object": "chat.completion.chunk", "model": "scripted",
+                        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                        "usage": usage,
+                    });
+                    let body = format!("data: {chunk}\n\ndata: {last}\n\ndata: [DONE]\n\n");
+                    format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                } else {
+                    let body = serde_json::json!({
+                        "id": "x", "object": "chat.completion", "model": "scripted",
+                        "choices": [{"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}],
+                        "usage": usage,
+                    })
+                    .to_string();
+                    format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                };
+                let _ = stream.write_all(response.as_bytes());
+                let _ = stream.flush();
+            }
+        });
+        ScriptedServer {
+            base_url: format!("http://127.0.0.1:{port}/v1"),
+            requests,
+        }
+    }
+
+    /// How many chat requests it has received.
+    pub fn requests(&self) -> usize {
+        self.requests.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// File name of the default test model (see `shared/MODELS.md`).
+/// File name of the default test model (see `docs/MODELS.md`).
 pub const DEFAULT_MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
 
 /// Why a server could not be started.
@@ -24,7 +24,7 @@ pub enum LocalServerError {
         default: String,
     },
     /// The model file is missing.
-    #[error("model file {} not found; set AIDX_MODELS_DIR or fetch it as shared/MODELS.md describes", .0.display())]
+    #[error("model file {} not found; set AIDX_MODELS_DIR or fetch it with `aidx model pull smollm2-135m-instruct` (docs/MODELS.md)", .0.display())]
     ModelNotFound(PathBuf),
     /// Spawning or talking to the process failed.
     #[error("llama-server failed: {0}")]

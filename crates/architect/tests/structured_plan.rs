@@ -426,3 +426,110 @@ async fn a_rejection_that_is_not_about_the_schema_keeps_its_own_hint() {
         "{message}"
     );
 }
+
+// `plan-format: auto` against servers that treat the schema differently: the four kinds met in
+// practice. `auto` sends the schema and, when the reply is not JSON, reads it as markdown too.
+
+fn auto_options() -> ArchitectOptions {
+    ArchitectOptions {
+        format: PlanFormat::JsonSchema,
+        markdown_fallback: true,
+        ..ArchitectOptions::default()
+    }
+}
+
+const MARKDOWN_PLAN: &str = "# Plan\n\n## Goal\n\nPrint the version at start-up.\n\n## Context\n\n- `R1`\n\n## Steps\n\n1. Print env!(\"CARGO_PKG_VERSION\") in main.\n\n## Files\n\n- `src/main.rs` — print it\n\n## Checks\n\n- cargo run\n";
+
+async fn plan_auto(
+    server: &MockServer,
+    repo: &std::path::Path,
+) -> Result<aidx_architect::plan::PlanOutcome, ArchitectError> {
+    let planner = client(
+        config(Provider::OpenAiCompatible, &format!("{}/v1", server.uri())),
+        None,
+    );
+    let architect = Architect::new(&planner, repo, auto_options());
+    let (refs, files) = (refs(), files());
+    let input = PlanInput {
+        request: "Print the version",
+        repo_map: "R1 src/main.rs: fn main()",
+        reference_ids: &refs,
+        files: &files,
+    };
+    architect
+        .plan(input, &mut |_| {}, &CancellationToken::new())
+        .await
+}
+
+async fn server_replying(text: &str) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(OPENAI_PATH))
+        .respond_with(openai_stream(text, "stop"))
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test]
+async fn auto_a_server_that_honours_the_schema_gives_the_json_plan() {
+    let server = server_replying(VALID_JSON).await;
+    let repo = repo();
+    let outcome = plan_auto(&server, repo.path()).await.unwrap();
+    assert_eq!(outcome.plan, expected_plan());
+    assert_eq!(outcome.attempts, 1);
+    assert!(!outcome.schema_ignored);
+    assert!(bodies(&server).await[0]["response_format"].is_object());
+}
+
+#[tokio::test]
+async fn auto_a_server_that_ignores_the_schema_and_sends_markdown_gives_its_plan() {
+    let server = server_replying(MARKDOWN_PLAN).await;
+    let repo = repo();
+    let outcome = plan_auto(&server, repo.path()).await.unwrap();
+    assert_eq!(outcome.attempts, 1, "no correction request was needed");
+    assert!(outcome.schema_ignored, "the caller is told to ask for markdown from now on");
+    assert_eq!(outcome.plan.goal, "Print the version at start-up.");
+    assert_eq!(outcome.plan.files.len(), 1);
+    assert_eq!(outcome.plan.files[0].path, "src/main.rs");
+    let written = fs::read_to_string(repo.path().join("artifacts/plan.md")).unwrap();
+    assert!(written.contains("## Steps"), "{written}");
+}
+
+#[tokio::test]
+async fn auto_json_wrapped_in_a_code_fence_is_read_as_json() {
+    let server = server_replying(&format!("```json\n{VALID_JSON}\n```\n")).await;
+    let repo = repo();
+    let outcome = plan_auto(&server, repo.path()).await.unwrap();
+    assert_eq!(outcome.plan, expected_plan());
+    assert_eq!(outcome.attempts, 1);
+    assert!(!outcome.schema_ignored);
+}
+
+#[tokio::test]
+async fn auto_garbage_is_retried_then_the_error_names_plan_format_and_shows_the_reply() {
+    let server = server_replying(
+        "Sure! Here is what I would do:\nfirst line\nsecond line\nthird\nfourth\nfifth\nsixth\nseventh\n",
+    )
+    .await;
+    let repo = repo();
+    let error = plan_auto(&server, repo.path()).await.unwrap_err();
+    let message = error.to_string();
+    assert!(matches!(error, ArchitectError::InvalidPlan { attempts: 2, .. }), "{message}");
+    assert!(message.contains("plan-format: markdown"), "{message}");
+    assert!(message.contains("| Sure! Here is what I would do:"), "{message}");
+    assert!(!message.contains("seventh"), "only the first lines: {message}");
+    assert_eq!(bodies(&server).await.len(), 2);
+    assert!(!repo.path().join("artifacts").exists(), "nothing written");
+}
+
+#[tokio::test]
+async fn without_auto_a_markdown_reply_to_a_schema_request_stays_invalid() {
+    // `plan-format: json-schema` set explicitly: the user asked for JSON, so markdown is not accepted.
+    let server = server_replying(MARKDOWN_PLAN).await;
+    let repo = repo();
+    let error = plan_json(&server, repo.path(), "R1 src/main.rs: fn main()", &mut |_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ArchitectError::InvalidPlan { .. }), "{error}");
+}

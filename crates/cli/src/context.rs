@@ -4,6 +4,8 @@ use aidx_agent_core::config::{self, Config, LoadOptions, Settings};
 use aidx_agent_core::git::LandOptions;
 use anyhow::Context as _;
 
+use crate::exit::{Exit, Status};
+
 /// Flags accepted by every subcommand. They form the last configuration layer.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct GlobalArgs {
@@ -82,8 +84,11 @@ impl Context {
     pub fn load(global: &GlobalArgs) -> anyhow::Result<Context> {
         let cwd = std::env::current_dir().context("cannot read the current directory")?;
         let repo_root = config::find_repo_root(&cwd);
-        let options = LoadOptions::from_process(repo_root, global.settings()?);
-        let settings = Settings::load(&options).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let layer = global
+            .settings()
+            .map_err(|e| Exit::new(Status::Config, format!("{e:#}")))?;
+        let options = LoadOptions::from_process(repo_root, layer);
+        let settings = Settings::load(&options).map_err(|e| Exit::new(Status::Config, e.to_string()))?;
         let config = settings.config();
         Ok(Context { settings, config })
     }

@@ -5,6 +5,7 @@
 
 mod commands;
 mod context;
+mod exit;
 mod roles;
 
 use clap::{Parser, Subcommand};
@@ -60,10 +61,13 @@ fn main() -> std::process::ExitCode {
     }
     context::init_tracing(cli.global.verbose);
     match run(cli) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(()) => exit::Status::Success.into(),
         Err(error) => {
-            eprintln!("error: {error:#}");
-            std::process::ExitCode::FAILURE
+            let text = format!("{error:#}");
+            if !text.is_empty() {
+                eprintln!("error: {text}");
+            }
+            exit::status_of(&error).into()
         }
     }
 }

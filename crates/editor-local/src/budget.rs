@@ -261,7 +261,7 @@ pub struct ModelDescription {
 }
 
 /// Public model-card figures for models aidx knows by id (checked against
-/// `../shared/MODELS.md` for Qwen2.5-Coder-14B-Instruct and against the real GGUF headers for
+/// docs/MODELS.md for Qwen2.5-Coder-14B-Instruct and against the real GGUF headers for
 /// SmolLM2-135M-Instruct and DeepSeek-R1-Distill-Qwen-7B).
 pub const KNOWN_MODELS: &[ModelDescription] = &[
     ModelDescription {
@@ -419,7 +419,7 @@ pub enum DeviceKind {
 /// Terms (all from reading mistralrs 0.8.1 / candle 0.10.2, for a prefill of the whole context,
 /// which is the peak: the engine re-prefills a prompt of up to `ctx` tokens):
 /// * `runtime_bytes`: the process/driver floor. CPU: 200 MiB, derived from the measurement in
-///   `../shared/MODELS.md` (SmolLM2 peak RSS ≈ 410 MB = 98 MB weights + 113 MB f32 token
+///   docs/MODELS.md (SmolLM2 peak RSS ≈ 410 MB = 98 MB weights + 113 MB f32 token
 ///   embedding + this floor, for a 38-token prompt). GPU: 512 MiB, the seed's ~0.5 GB for the
 ///   CUDA context and cuBLAS workspace — not measured here (no GPU); `aidx doctor --stress`
 ///   checks it.

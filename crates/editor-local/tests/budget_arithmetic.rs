@@ -1,5 +1,5 @@
 //! Budget numbers against arithmetic done here, independently, from the models' metadata and
-//! ../shared/MODELS.md.
+//! docs/MODELS.md.
 
 mod gguf_common;
 

@@ -1,4 +1,4 @@
-//! The reader on the real model files of ../shared/MODELS.md.
+//! The reader on the real model files of docs/MODELS.md.
 
 mod gguf_common;
 

@@ -171,6 +171,9 @@ impl CloudPlanner {
             temperature: role.temperature.map(|t| t as f32),
             stream: true,
             format,
+            // `auto` chose the schema for this provider; a server that ignores it still gets read.
+            markdown_fallback: format == PlanFormat::JsonSchema
+                && matches!(role.plan_format.as_deref(), None | Some("auto")),
         };
         // The Ctrl-C watcher is a task, so it needs the runtime's context.
         let cancel = {
@@ -221,6 +224,11 @@ impl Planner for CloudPlanner {
                 self.last_usage =
                     Some((outcome.usage.prompt_tokens, outcome.usage.completion_tokens));
                 self.last_attempts = Some(outcome.attempts);
+                if outcome.schema_ignored {
+                    // Remembered for the rest of the run: this server answers in markdown anyway.
+                    self.options.format = PlanFormat::Markdown;
+                    self.options.markdown_fallback = false;
+                }
                 Ok(PlanDocument::from_markdown(&outcome.plan.to_markdown()))
             }
             Err(ArchitectError::Chat(e)) => Err(role_error("architect", e)),

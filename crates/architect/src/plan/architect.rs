@@ -37,6 +37,10 @@ pub struct ArchitectOptions {
     pub stream: bool,
     /// Markdown, or JSON enforced by the server's structured output ([`PlanFormat::auto`] picks per provider).
     pub format: PlanFormat,
+    /// With [`PlanFormat::JsonSchema`] chosen by `plan-format: auto`: a reply that is not JSON is also read as a
+    /// markdown plan before it counts as invalid. Many OpenAI-compatible servers and proxies accept
+    /// `response_format` and answer in plain text anyway; their markdown plan is as good as any.
+    pub markdown_fallback: bool,
 }
 
 impl Default for ArchitectOptions {
@@ -47,6 +51,7 @@ impl Default for ArchitectOptions {
             temperature: Some(0.2),
             stream: true,
             format: PlanFormat::Markdown,
+            markdown_fallback: false,
         }
     }
 }
@@ -78,6 +83,9 @@ pub struct PlanOutcome {
     pub cost: Option<f64>,
     /// Requests made (1, or 2 after a correction).
     pub attempts: u32,
+    /// The server was sent the plan schema but answered with a markdown plan, which was used
+    /// ([`ArchitectOptions::markdown_fallback`]): ask it for markdown from now on.
+    pub schema_ignored: bool,
 }
 
 /// Why no plan was written.
@@ -89,9 +97,10 @@ pub enum ArchitectError {
 
     /// The plan was still invalid after the correction request.
     #[error(
-        "the Architect's plan is still invalid after {attempts} requests, so nothing was written to {}:\n{}",
+        "the Architect's plan is still invalid after {attempts} requests, so nothing was written to {}:\n{}{}",
         path.display(),
-        problems.iter().map(|p| format!("  - {}", p.describe(*format))).collect::<Vec<_>>().join("\n")
+        problems.iter().map(|p| format!("  - {}", p.describe(*format))).collect::<Vec<_>>().join("\n"),
+        reply_hint(*format, last_reply)
     )]
     InvalidPlan {
         /// What is wrong with the last reply.
@@ -209,6 +218,7 @@ impl<'c, C: ChatClient + ?Sized> Architect<'c, C> {
         let mut usage = Usage::default();
         let mut cost = Some(0.0);
         let mut attempts = 0;
+        let mut schema_ignored = false;
         loop {
             attempts += 1;
             let mut request = self
@@ -234,7 +244,20 @@ impl<'c, C: ChatClient + ?Sized> Architect<'c, C> {
                         let problems = plan.validate(&self.repo_root, input.reference_ids);
                         (plan, problems)
                     }
-                    Err(detail) => (Plan::default(), vec![PlanProblem::NotJson { detail }]),
+                    Err(detail) => match self.markdown_reading(&reply, &input) {
+                        Some(plan) => {
+                            if !schema_ignored {
+                                warn!(
+                                    "the architect's server ignored the plan's JSON Schema (response_format) and \
+                                     answered in markdown; its markdown plan is used, and it is asked for markdown \
+                                     for the rest of this run (set `plan-format: markdown` to skip the schema)"
+                                );
+                            }
+                            schema_ignored = true;
+                            (plan, Vec::new())
+                        }
+                        None => (Plan::default(), vec![PlanProblem::NotJson { detail }]),
+                    },
                 },
             };
             if response.finish_reason == FinishReason::Length {
@@ -249,6 +272,7 @@ impl<'c, C: ChatClient + ?Sized> Architect<'c, C> {
                     usage,
                     cost,
                     attempts,
+                    schema_ignored,
                 });
             }
             if attempts >= 2 {
@@ -279,6 +303,52 @@ impl<'c, C: ChatClient + ?Sized> Architect<'c, C> {
             messages.push(ChatMessage::user(fill(retry, &[("problems", &listed)])));
         }
     }
+}
+
+impl<C: ChatClient + ?Sized> Architect<'_, C> {
+    /// A reply that is not JSON, read as a markdown plan under the same contract, when
+    /// [`ArchitectOptions::markdown_fallback`] allows it and the reading is a valid plan.
+    fn markdown_reading(&self, reply: &str, input: &PlanInput<'_>) -> Option<Plan> {
+        if !self.options.markdown_fallback {
+            return None;
+        }
+        let plan = Plan::parse(reply);
+        plan.validate(&self.repo_root, input.reference_ids)
+            .is_empty()
+            .then_some(plan)
+    }
+}
+
+/// What follows the problems in [`ArchitectError::InvalidPlan`]: for a JSON plan, where the setting is; for any
+/// plan, how the server's last reply began (already redacted), so a user can see what came back.
+fn reply_hint(format: PlanFormat, last_reply: &str) -> String {
+    const LINES: usize = 6;
+    const CHARS: usize = 600;
+    let mut hint = String::new();
+    if format == PlanFormat::JsonSchema {
+        hint.push_str(
+            "\nThe plan was asked for as JSON (`plan-format: json-schema`, which `auto` picks for this provider). If \
+             the server does not honour `response_format`, set `plan-format: markdown` under `architect:` in .aidx.yml.",
+        );
+    }
+    let trimmed = last_reply.trim();
+    if trimmed.is_empty() {
+        hint.push_str("\nThe server's last reply was empty.");
+        return hint;
+    }
+    let mut shown: String = trimmed
+        .lines()
+        .take(LINES)
+        .map(|line| format!("\n    | {line}"))
+        .collect();
+    if shown.chars().count() > CHARS {
+        shown = shown.chars().take(CHARS).collect::<String>() + " …";
+    } else if trimmed.lines().count() > LINES {
+        shown.push_str("\n    | …");
+    }
+    hint.push_str("\nThe server's last reply began:");
+    hint.push_str(&shown);
+    hint
 }
 
 fn write_plan(path: &Path, plan: &Plan) -> Result<(), ArchitectError> {

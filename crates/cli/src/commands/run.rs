@@ -6,11 +6,12 @@ use std::path::PathBuf;
 use aidx_agent_core::git::{self, EditRepo, GitError};
 use aidx_agent_core::pipeline::{
     AutoApprove, Observer, Phase, Pipeline, PipelineError, ReviewDecision, ReviewRequest, Reviewer,
-    RunReport,
+    RunReport, RunStatus,
 };
 use anyhow::Context as _;
 
 use crate::context::{Context, GlobalArgs};
+use crate::exit::{Exit, Status};
 
 /// Arguments of `aidx run`.
 #[derive(clap::Args, Debug)]
@@ -83,6 +84,16 @@ fn execute(
     let ctx = Context::load(global)?;
     let cwd = std::env::current_dir()?;
     let repo = EditRepo::discover(&cwd).context("aidx run needs a git repository")?;
+    // The review question needs a terminal. Without one, say so now, before a model is loaded or
+    // a server is called, rather than after the work is done.
+    if !common.yes && !std::io::stdin().is_terminal() {
+        return Err(Exit::new(
+            Status::NoTerminal,
+            "no terminal to review the diff on (standard input is not a terminal). \
+             Pass --yes to approve the diff without review, or run aidx in a terminal; \
+             `aidx plan -m \"…\"` writes the plan alone",
+        ));
+    }
     let mut observer = Printer {
         quiet: common.json,
         streaming: false,
@@ -115,8 +126,11 @@ fn execute(
     let report = match go(&mut pipeline) {
         Ok(report) => report,
         Err(PipelineError::Git(GitError::Interrupted)) => {
-            eprintln!("interrupted: no file was left half-written");
-            std::process::exit(130);
+            // Returned, not `process::exit`: the pipeline, the engine and the guard drop first.
+            return Err(Exit::new(
+                Status::Interrupted,
+                "interrupted: no file was left half-written",
+            ));
         }
         Err(e) => return Err(anyhow::anyhow!("{e}")),
     };
@@ -129,7 +143,16 @@ fn execute(
         println!("{report}");
     }
     if !report.succeeded() {
-        anyhow::bail!("the run did not complete (see the report above)");
+        let status = match report.status {
+            RunStatus::Rejected => Status::Rejected,
+            RunStatus::EditFailed => Status::EditFailed,
+            RunStatus::ChecksFailed => Status::ChecksFailed,
+            _ => Status::Failure,
+        };
+        return Err(Exit::new(
+            status,
+            "the run did not complete (see the report above)",
+        ));
     }
     Ok(())
 }

@@ -31,7 +31,7 @@ pub fn model(name: &str) -> Option<PathBuf> {
         );
     }
     eprintln!(
-        "SKIPPED: model {} is missing; see ../shared/MODELS.md",
+        "SKIPPED: model {} is missing; see docs/MODELS.md",
         path.display()
     );
     None
