@@ -65,7 +65,7 @@ cmake -S "$llama_src" -B "$build_dir" \
     -DLLAMA_BUILD_EXAMPLES=OFF \
     "${arch_flags[@]}" >&2
 
-log "building llama-server and llama-bench with -j$jobs (about 7 min on 2 idle cores)"
+log "building llama-server and llama-bench with -j$jobs (about 8 min on 2 idle cores)"
 cmake --build "$build_dir" --config Release -j "$jobs" --target llama-server llama-bench >&2
 
 for name in llama-server llama-bench; do

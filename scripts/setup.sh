@@ -29,7 +29,7 @@ scripts/system-deps.sh
 # One build for both commands: `cargo build -p aidx-cli` compiles every dependency with the same
 # features as `cargo test --workspace` (crates/workspace-hack), so the tests reuse the demo's build.
 if [[ "$for_what" == demo ]]; then
-  step "building aidx (cargo build -p aidx-cli; about 14 min on 2 cores the first time)"
+  step "building aidx (cargo build -p aidx-cli; about 27 min on 2 cores the first time)"
   cargo build --quiet -p aidx-cli
   step "the default model (aidx model pull)"
   "$CARGO_TARGET_DIR/debug/aidx" model pull smollm2-135m-instruct

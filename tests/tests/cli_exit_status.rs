@@ -54,7 +54,11 @@ fn a_configuration_error_is_2_and_names_the_key() {
     let (_, stderr) = texts(&out);
     assert_eq!(code(&out), 2, "{stderr}");
     assert!(stderr.contains("max-reflection"), "{stderr}");
-    assert_eq!(server.requests(), 0, "nothing may run on a broken configuration");
+    assert_eq!(
+        server.requests(),
+        0,
+        "nothing may run on a broken configuration"
+    );
 }
 
 #[test]
@@ -84,7 +88,10 @@ fn no_terminal_and_no_yes_is_6_before_any_model_is_asked() {
     let out = edit(&repo, &[]);
     let (_, stderr) = texts(&out);
     assert_eq!(code(&out), 6, "{stderr}");
-    assert!(stderr.contains("--yes"), "the message names the flag: {stderr}");
+    assert!(
+        stderr.contains("--yes"),
+        "the message names the flag: {stderr}"
+    );
     assert!(!stderr.contains("interrupted"), "{stderr}");
     assert_eq!(server.requests(), 0, "it stops before calling the Editor");
     assert_eq!(repo.read("calc.py"), CALC);

@@ -24,7 +24,7 @@ impl FakeRoot {
         let root = tmp.path().join("root");
         std::fs::create_dir_all(&root).unwrap();
         let ldconfig = tmp.path().join("ldconfig");
-        let mut fake = FakeRoot {
+        let fake = FakeRoot {
             _tmp: tmp,
             root,
             ldconfig,
@@ -67,7 +67,7 @@ impl FakeRoot {
 
     fn write_cache(&self) {
         let mut body = format!(
-            "#!/bin/sh\necho '{} libs found in cache `/etc/ld.so.cache'\"'\"\n",
+            "#!/bin/sh\necho '{} libs found in cache'\n",
             self.cache_lines.len()
         );
         for line in &self.cache_lines {
@@ -183,7 +183,10 @@ fn without_apt_it_says_what_to_install_and_fails() {
         assert!(err.contains("apt-get is not available"), "{err}");
         assert!(err.contains("LIBCLANG_PATH"), "{err}");
     } else {
-        assert!(err.contains("sudo apt-get install -y libclang-dev"), "{err}");
+        assert!(
+            err.contains("sudo apt-get install -y libclang-dev"),
+            "{err}"
+        );
     }
 }
 

@@ -488,7 +488,10 @@ async fn auto_a_server_that_ignores_the_schema_and_sends_markdown_gives_its_plan
     let repo = repo();
     let outcome = plan_auto(&server, repo.path()).await.unwrap();
     assert_eq!(outcome.attempts, 1, "no correction request was needed");
-    assert!(outcome.schema_ignored, "the caller is told to ask for markdown from now on");
+    assert!(
+        outcome.schema_ignored,
+        "the caller is told to ask for markdown from now on"
+    );
     assert_eq!(outcome.plan.goal, "Print the version at start-up.");
     assert_eq!(outcome.plan.files.len(), 1);
     assert_eq!(outcome.plan.files[0].path, "src/main.rs");
@@ -515,10 +518,19 @@ async fn auto_garbage_is_retried_then_the_error_names_plan_format_and_shows_the_
     let repo = repo();
     let error = plan_auto(&server, repo.path()).await.unwrap_err();
     let message = error.to_string();
-    assert!(matches!(error, ArchitectError::InvalidPlan { attempts: 2, .. }), "{message}");
+    assert!(
+        matches!(error, ArchitectError::InvalidPlan { attempts: 2, .. }),
+        "{message}"
+    );
     assert!(message.contains("plan-format: markdown"), "{message}");
-    assert!(message.contains("| Sure! Here is what I would do:"), "{message}");
-    assert!(!message.contains("seventh"), "only the first lines: {message}");
+    assert!(
+        message.contains("| Sure! Here is what I would do:"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("seventh"),
+        "only the first lines: {message}"
+    );
     assert_eq!(bodies(&server).await.len(), 2);
     assert!(!repo.path().join("artifacts").exists(), "nothing written");
 }
@@ -528,8 +540,16 @@ async fn without_auto_a_markdown_reply_to_a_schema_request_stays_invalid() {
     // `plan-format: json-schema` set explicitly: the user asked for JSON, so markdown is not accepted.
     let server = server_replying(MARKDOWN_PLAN).await;
     let repo = repo();
-    let error = plan_json(&server, repo.path(), "R1 src/main.rs: fn main()", &mut |_| {})
-        .await
-        .unwrap_err();
-    assert!(matches!(error, ArchitectError::InvalidPlan { .. }), "{error}");
+    let error = plan_json(
+        &server,
+        repo.path(),
+        "R1 src/main.rs: fn main()",
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(error, ArchitectError::InvalidPlan { .. }),
+        "{error}"
+    );
 }

@@ -88,7 +88,8 @@ impl Context {
             .settings()
             .map_err(|e| Exit::new(Status::Config, format!("{e:#}")))?;
         let options = LoadOptions::from_process(repo_root, layer);
-        let settings = Settings::load(&options).map_err(|e| Exit::new(Status::Config, e.to_string()))?;
+        let settings =
+            Settings::load(&options).map_err(|e| Exit::new(Status::Config, e.to_string()))?;
         let config = settings.config();
         Ok(Context { settings, config })
     }

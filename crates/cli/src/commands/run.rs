@@ -132,6 +132,14 @@ fn execute(
                 "interrupted: no file was left half-written",
             ));
         }
+        // Ctrl-C while a model was generating: the role reports its cancelled request as a
+        // failure, but what happened is the interrupt.
+        Err(_) if git::interrupt::interrupted() => {
+            return Err(Exit::new(
+                Status::Interrupted,
+                "interrupted: no file was left half-written",
+            ));
+        }
         Err(e) => return Err(anyhow::anyhow!("{e}")),
     };
     // The last streamed reply may not end its line; the report starts on a fresh one.

@@ -49,6 +49,8 @@ struct Args {
     child: Option<String>,
     child_engine: EngineKind,
     compare_quant: bool,
+    /// Skip the mistral.rs child (the slowest on a CPU): llama.cpp embedded against llama-bench only.
+    no_mistralrs: bool,
 }
 
 fn cache_dir() -> PathBuf {
@@ -70,6 +72,7 @@ fn parse_args() -> Result<Args> {
         child: None,
         child_engine: EngineKind::MistralRs,
         compare_quant: false,
+        no_mistralrs: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -89,12 +92,13 @@ fn parse_args() -> Result<Args> {
             "--llama-bin" => args.llama_bin = PathBuf::from(value()?),
             "--json" => args.json = true,
             "--compare-quant" => args.compare_quant = true,
+            "--no-mistralrs" => args.no_mistralrs = true,
             "--child" => args.child = Some(value()?),
             "--child-engine" => args.child_engine = value()?.parse().map_err(anyhow::Error::msg)?,
             "-h" | "--help" => {
                 println!(
                     "engine-bench [--model FILE | --synthetic-1b] [--threads 1,2] \
-                     [--prompt-tokens N] [--gen-tokens N] [--runs N] [--llama-bin DIR] [--json]"
+                     [--prompt-tokens N] [--gen-tokens N] [--runs N] [--llama-bin DIR] [--no-mistralrs] [--json]"
                 );
                 std::process::exit(0);
             }
@@ -162,23 +166,25 @@ fn main() -> Result<()> {
 
     let mut rows = Vec::new();
     for &threads in &args.threads {
-        eprintln!("mistral.rs, {threads} thread(s)…");
-        let ours = run_engine_child(&model, EngineKind::MistralRs, threads, &args)?;
-        // llama-bench gets exactly the prompt length mistral.rs saw after its chat template.
-        let same = Args {
-            prompt_tokens: ours.prompt_tokens,
-            ..args.clone()
-        };
-        rows.push(ours);
+        // llama-bench gets exactly the prompt length the first embedded engine saw after its chat
+        // template (mistral.rs's adds a default system prompt).
+        let mut seen_prompt = None;
+        if !args.no_mistralrs {
+            eprintln!("mistral.rs, {threads} thread(s)…");
+            let ours = run_engine_child(&model, EngineKind::MistralRs, threads, &args)?;
+            seen_prompt = Some(ours.prompt_tokens);
+            rows.push(ours);
+        }
         if cfg!(feature = "llama-cpp") {
             eprintln!("llama.cpp embedded (llama-cpp-2), {threads} thread(s)…");
-            rows.push(run_engine_child(
-                &model,
-                EngineKind::LlamaCpp,
-                threads,
-                &args,
-            )?);
+            let embedded = run_engine_child(&model, EngineKind::LlamaCpp, threads, &args)?;
+            seen_prompt.get_or_insert(embedded.prompt_tokens);
+            rows.push(embedded);
         }
+        let same = Args {
+            prompt_tokens: seen_prompt.unwrap_or(args.prompt_tokens),
+            ..args.clone()
+        };
         eprintln!("llama.cpp, {threads} thread(s)…");
         rows.push(run_llama_cpp(&model, threads, &same)?);
     }
