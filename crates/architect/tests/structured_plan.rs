@@ -109,11 +109,23 @@ async fn plan_json(
     repo_map: &str,
     sink: aidx_architect::DeltaSink<'_>,
 ) -> Result<aidx_architect::plan::PlanOutcome, ArchitectError> {
+    plan_with(server, repo, json_options(), repo_map, sink).await
+}
+
+/// One `plan` call with `options` against `server` (OpenAI-compatible), for the request "Print the
+/// version" over the test repository's references and files.
+async fn plan_with(
+    server: &MockServer,
+    repo: &std::path::Path,
+    options: ArchitectOptions,
+    repo_map: &str,
+    sink: aidx_architect::DeltaSink<'_>,
+) -> Result<aidx_architect::plan::PlanOutcome, ArchitectError> {
     let planner = client(
         config(Provider::OpenAiCompatible, &format!("{}/v1", server.uri())),
         None,
     );
-    let architect = Architect::new(&planner, repo, json_options());
+    let architect = Architect::new(&planner, repo, options);
     let (refs, files) = (refs(), files());
     let input = PlanInput {
         request: "Print the version",
@@ -444,21 +456,14 @@ async fn plan_auto(
     server: &MockServer,
     repo: &std::path::Path,
 ) -> Result<aidx_architect::plan::PlanOutcome, ArchitectError> {
-    let planner = client(
-        config(Provider::OpenAiCompatible, &format!("{}/v1", server.uri())),
-        None,
-    );
-    let architect = Architect::new(&planner, repo, auto_options());
-    let (refs, files) = (refs(), files());
-    let input = PlanInput {
-        request: "Print the version",
-        repo_map: "R1 src/main.rs: fn main()",
-        reference_ids: &refs,
-        files: &files,
-    };
-    architect
-        .plan(input, &mut |_| {}, &CancellationToken::new())
-        .await
+    plan_with(
+        server,
+        repo,
+        auto_options(),
+        "R1 src/main.rs: fn main()",
+        &mut |_| {},
+    )
+    .await
 }
 
 async fn server_replying(text: &str) -> MockServer {

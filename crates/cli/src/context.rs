@@ -86,10 +86,10 @@ impl Context {
         let repo_root = config::find_repo_root(&cwd);
         let layer = global
             .settings()
-            .map_err(|e| Exit::new(Status::Config, format!("{e:#}")))?;
+            .map_err(|e| Exit::error(Status::Config, format!("{e:#}")))?;
         let options = LoadOptions::from_process(repo_root, layer);
         let settings =
-            Settings::load(&options).map_err(|e| Exit::new(Status::Config, e.to_string()))?;
+            Settings::load(&options).map_err(|e| Exit::error(Status::Config, e.to_string()))?;
         let config = settings.config();
         Ok(Context { settings, config })
     }

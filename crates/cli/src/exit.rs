@@ -60,7 +60,7 @@ pub struct Exit {
 
 impl Exit {
     /// An error with this status and message.
-    pub fn new(status: Status, message: impl Into<String>) -> anyhow::Error {
+    pub fn error(status: Status, message: impl Into<String>) -> anyhow::Error {
         anyhow::Error::new(Exit {
             status,
             message: message.into(),
@@ -116,7 +116,7 @@ mod tests {
 
     #[test]
     fn a_wrapped_exit_keeps_its_status() {
-        let e = Exit::new(Status::Config, "bad key").context("loading");
+        let e = Exit::error(Status::Config, "bad key").context("loading");
         assert_eq!(status_of(&e), Status::Config);
         assert_eq!(status_of(&anyhow::anyhow!("other")), Status::Failure);
     }

@@ -87,7 +87,7 @@ fn execute(
     // The review question needs a terminal. Without one, say so now, before a model is loaded or
     // a server is called, rather than after the work is done.
     if !common.yes && !std::io::stdin().is_terminal() {
-        return Err(Exit::new(
+        return Err(Exit::error(
             Status::NoTerminal,
             "no terminal to review the diff on (standard input is not a terminal). \
              Pass --yes to approve the diff without review, or run aidx in a terminal; \
@@ -127,7 +127,7 @@ fn execute(
         Ok(report) => report,
         Err(PipelineError::Git(GitError::Interrupted)) => {
             // Returned, not `process::exit`: the pipeline, the engine and the guard drop first.
-            return Err(Exit::new(
+            return Err(Exit::error(
                 Status::Interrupted,
                 "interrupted: no file was left half-written",
             ));
@@ -135,7 +135,7 @@ fn execute(
         // Ctrl-C while a model was generating: the role reports its cancelled request as a
         // failure, but what happened is the interrupt.
         Err(_) if git::interrupt::interrupted() => {
-            return Err(Exit::new(
+            return Err(Exit::error(
                 Status::Interrupted,
                 "interrupted: no file was left half-written",
             ));
@@ -157,7 +157,7 @@ fn execute(
             RunStatus::ChecksFailed => Status::ChecksFailed,
             _ => Status::Failure,
         };
-        return Err(Exit::new(
+        return Err(Exit::error(
             status,
             "the run did not complete (see the report above)",
         ));
