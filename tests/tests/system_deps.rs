@@ -211,15 +211,28 @@ fn fake_apt(fake: &FakeRoot, installs_files: bool) -> PathBuf {
     path
 }
 
-#[test]
-fn apt_installs_the_missing_package_then_the_check_passes() {
+/// The script run as root against a fake apt-get (see [`fake_apt`]); `None` when this test process
+/// is not root (the install path needs it; CI runs as root and must not skip).
+fn run_with_fake_apt(installs_files: bool) -> Option<(FakeRoot, Output)> {
     if !is_root() {
+        assert!(
+            !aidx_e2e::require_real(),
+            "the install path runs as root, and AIDX_REQUIRE_REAL=1 forbids skipping it"
+        );
         eprintln!("skipped: the install path runs as root (CI does)");
-        return;
+        return None;
     }
     let fake = FakeRoot::new().with_tools();
-    let apt = fake_apt(&fake, true);
+    let apt = fake_apt(&fake, installs_files);
     let out = fake.run(&[], apt.to_str().unwrap());
+    Some((fake, out))
+}
+
+#[test]
+fn apt_installs_the_missing_package_then_the_check_passes() {
+    let Some((fake, out)) = run_with_fake_apt(true) else {
+        return;
+    };
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     let log = std::fs::read_to_string(fake.root.parent().unwrap().join("apt.log")).unwrap();
@@ -233,13 +246,9 @@ fn apt_installs_the_missing_package_then_the_check_passes() {
 
 #[test]
 fn a_package_still_missing_after_apt_is_an_error_naming_it() {
-    if !is_root() {
-        eprintln!("skipped: the install path runs as root (CI does)");
+    let Some((_fake, out)) = run_with_fake_apt(false) else {
         return;
-    }
-    let fake = FakeRoot::new().with_tools();
-    let apt = fake_apt(&fake, false);
-    let out = fake.run(&[], apt.to_str().unwrap());
+    };
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{err}");
     assert!(err.contains("missing: libclang-dev"), "{err}");
