@@ -14,6 +14,7 @@
 //! EOS id the same way and add it to the request's stop tokens, so generation ends when the
 //! grammar accepts.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -40,6 +41,9 @@ pub const FALLBACK_CHAT_TEMPLATE: &str = include_str!("../templates/chatml.jinja
 /// Errors from loading or running the embedded model.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
+    /// The caller cancelled the generation (its flag was set).
+    #[error("generation cancelled")]
+    Cancelled,
     /// The GGUF file is unreadable, corrupt, truncated or of an unsupported architecture.
     #[error("{0}")]
     Gguf(#[from] GgufError),
@@ -683,11 +687,23 @@ impl EmbeddedModel {
         request: &GenerateRequest,
         on_text: &mut dyn FnMut(&str),
     ) -> Result<Generation, EngineError> {
+        self.generate_cancellable(request, None, on_text).await
+    }
+
+    /// [`generate`](Self::generate), stopping with [`EngineError::Cancelled`] soon after
+    /// `cancel` is set: llama.cpp checks it before each token, mistral.rs between stream chunks
+    /// and every 20 ms while it waits for one (the stream is dropped, which ends the request).
+    pub async fn generate_cancellable(
+        &self,
+        request: &GenerateRequest,
+        cancel: Option<&AtomicBool>,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<Generation, EngineError> {
         #[cfg(feature = "llama-cpp")]
         if let Backend::LlamaCpp(engine) = &self.backend {
             // It tokenizes once and refuses an overflowing prompt itself.
             return std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                engine.generate(request, on_text)
+                engine.generate(request, cancel, on_text)
             }))
             .map_err(|payload| EngineError::Panic {
                 during: "generating",
@@ -733,7 +749,8 @@ impl EmbeddedModel {
         // Last: `set_deterministic_sampler` replaces all sampling parameters, max_len included.
         builder = builder.set_sampler_max_len(request.max_new_tokens);
         let started = Instant::now();
-        let streamed = std::panic::AssertUnwindSafe(self.stream(builder, on_text, &request.stop))
+        let streamed =
+            std::panic::AssertUnwindSafe(self.stream(builder, cancel, on_text, &request.stop))
             .catch_unwind()
             .await;
         let mut generation = match streamed {
@@ -752,6 +769,7 @@ impl EmbeddedModel {
     async fn stream(
         &self,
         builder: RequestBuilder,
+        cancel: Option<&AtomicBool>,
         on_text: &mut dyn FnMut(&str),
         stop: &[String],
     ) -> Result<Generation, EngineError> {
@@ -765,7 +783,24 @@ impl EmbeddedModel {
         let mut text = String::new();
         let mut finish = FinishReason::Other("stream ended without a finish reason".into());
         let mut usage = None;
-        while let Some(response) = stream.next().await {
+        let cancelled = || cancel.is_some_and(|c| c.load(Ordering::SeqCst));
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        loop {
+            let response = tokio::select! {
+                next = stream.next() => match next {
+                    Some(response) => response,
+                    None => break,
+                },
+                _ = tick.tick() => {
+                    if cancelled() {
+                        return Err(EngineError::Cancelled);
+                    }
+                    continue;
+                }
+            };
+            if cancelled() {
+                return Err(EngineError::Cancelled);
+            }
             match response {
                 Response::Chunk(chunk) => {
                     if let Some(u) = chunk.usage {

@@ -8,6 +8,7 @@
 
 use std::num::NonZeroU32;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -202,10 +203,11 @@ impl LlamaCppEngine {
     pub(crate) fn generate(
         &self,
         request: &GenerateRequest,
+        cancel: Option<&AtomicBool>,
         on_text: &mut dyn FnMut(&str),
     ) -> Result<Generation, EngineError> {
         let mut slot = self.session.lock().unwrap_or_else(|p| p.into_inner());
-        let result = self.generate_in(&mut slot, request, on_text);
+        let result = self.generate_in(&mut slot, request, cancel, on_text);
         if result.is_err() {
             // The cache's contents are unknown after a failure: start clean next time.
             *slot = None;
@@ -217,6 +219,7 @@ impl LlamaCppEngine {
         &self,
         slot: &mut Option<Session>,
         request: &GenerateRequest,
+        cancel: Option<&AtomicBool>,
         on_text: &mut dyn FnMut(&str),
     ) -> Result<Generation, EngineError> {
         let started = Instant::now();
@@ -284,6 +287,9 @@ impl LlamaCppEngine {
         let mut finish = FinishReason::Length;
         let mut pos = prompt.len();
         while completion_tokens < request.max_new_tokens {
+            if cancel.is_some_and(|c| c.load(Ordering::SeqCst)) {
+                return Err(EngineError::Cancelled);
+            }
             let logits = ctx.get_logits_ith(logits_index);
             let mask = match matcher.as_mut() {
                 Some(m) => Some(

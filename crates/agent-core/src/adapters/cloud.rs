@@ -11,7 +11,7 @@ use aidx_repo_map::{Cl100kCounter, TokenCounter};
 
 use crate::config::{Config, Provider, RoleConfig};
 use crate::pipeline::{
-    ChatMessage, ChatRole, Completion, Editor, FinishReason, GenerateOptions, PlanDocument,
+    CancelToken, ChatMessage, ChatRole, Completion, Editor, FinishReason, GenerateOptions, PlanDocument,
     Planner, Research, RoleError,
 };
 
@@ -96,21 +96,31 @@ fn role_error(role: &str, error: ChatError) -> RoleError {
     }
 }
 
-/// Runs `future` on `runtime` while forwarding streamed text to `on_text` on this thread.
+/// Runs `run` on `runtime` while forwarding streamed text to `on_text` on this thread. `run`
+/// gets a fresh tokio token for this call alone, cancelled when `cancel` fires (polled every
+/// 20 ms), so one cancelled request never cancels the next.
 fn stream_on<T>(
     runtime: &tokio::runtime::Runtime,
+    cancel: &CancelToken,
     on_text: &mut dyn FnMut(&str),
-    run: impl AsyncFnOnce(&mut (dyn FnMut(&str) + Send)) -> T,
+    run: impl AsyncFnOnce(&mut (dyn FnMut(&str) + Send), &CancellationToken) -> T,
 ) -> T {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let mut sink = move |delta: &str| {
         let _ = tx.send(delta.to_string());
     };
+    let token = CancellationToken::new();
     runtime.block_on(async {
-        let work = run(&mut sink);
+        let work = run(&mut sink, &token);
         tokio::pin!(work);
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(20));
         loop {
             tokio::select! {
+                _ = tick.tick(), if !token.is_cancelled() => {
+                    if cancel.is_cancelled() {
+                        token.cancel();
+                    }
+                }
                 result = &mut work => {
                     while let Ok(delta) = rx.try_recv() {
                         on_text(&delta);
@@ -129,7 +139,6 @@ pub struct CloudPlanner {
     client: HttpChatClient,
     repo_root: std::path::PathBuf,
     options: ArchitectOptions,
-    cancel: CancellationToken,
     last_usage: Option<(u64, u64)>,
     last_attempts: Option<u32>,
 }
@@ -175,17 +184,11 @@ impl CloudPlanner {
             markdown_fallback: format == PlanFormat::JsonSchema
                 && matches!(role.plan_format.as_deref(), None | Some("auto")),
         };
-        // The Ctrl-C watcher is a task, so it needs the runtime's context.
-        let cancel = {
-            let _context = runtime.enter();
-            architect::cancel_on_ctrl_c()
-        };
         Ok(CloudPlanner {
             runtime,
             client,
             repo_root: repo_root.to_path_buf(),
             options,
-            cancel,
             last_usage: None,
             last_attempts: None,
         })
@@ -201,6 +204,7 @@ impl Planner for CloudPlanner {
         &mut self,
         request: &str,
         research: &Research,
+        cancel: &CancelToken,
         on_text: &mut dyn FnMut(&str),
     ) -> Result<PlanDocument, RoleError> {
         let architect = Architect::new(&self.client, self.repo_root.clone(), self.options.clone());
@@ -215,9 +219,8 @@ impl Planner for CloudPlanner {
             reference_ids: &research.refs,
             files: &files,
         };
-        let cancel = self.cancel.clone();
-        let outcome = stream_on(&self.runtime, on_text, async |sink| {
-            architect.plan(input, sink, &cancel).await
+        let outcome = stream_on(&self.runtime, cancel, on_text, async |sink, token| {
+            architect.plan(input, sink, token).await
         });
         match outcome {
             Ok(outcome) => {
@@ -249,7 +252,6 @@ pub struct RemoteEditor {
     runtime: tokio::runtime::Runtime,
     client: HttpChatClient,
     context_tokens: Option<usize>,
-    cancel: CancellationToken,
 }
 
 impl RemoteEditor {
@@ -263,16 +265,10 @@ impl RemoteEditor {
                 role: "editor".into(),
                 reason: format!("cannot start the runtime: {e}"),
             })?;
-        // The Ctrl-C watcher is a task, so it needs the runtime's context.
-        let cancel = {
-            let _context = runtime.enter();
-            architect::cancel_on_ctrl_c()
-        };
         Ok(RemoteEditor {
             runtime,
             client,
             context_tokens: role.context.map(|c| c as usize),
-            cancel,
         })
     }
 }
@@ -297,9 +293,8 @@ impl Editor for RemoteEditor {
         request.temperature = Some(options.temperature as f32);
         request.stop = options.stop.clone();
         let client = &self.client;
-        let cancel = self.cancel.clone();
-        let response = stream_on(&self.runtime, on_text, async |sink| {
-            client.chat(&request, sink, &cancel).await
+        let response = stream_on(&self.runtime, &options.cancel, on_text, async |sink, token| {
+            client.chat(&request, sink, token).await
         })
         .map_err(|e| role_error("editor", e))?;
         Ok(Completion {

@@ -111,7 +111,10 @@ impl Editor for EmbeddedEditor {
         // block_on polls on this thread, so the caller's callback streams as tokens arrive.
         let result = self
             .runtime
-            .block_on(self.model.generate(&request, on_text));
+            .block_on(
+                self.model
+                    .generate_cancellable(&request, Some(&options.cancel.flag()), on_text),
+            );
         let generation = result.map_err(|e| RoleError::Failed {
             role: "editor".into(),
             reason: e.to_string(),

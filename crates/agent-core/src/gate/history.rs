@@ -88,6 +88,8 @@ impl Summarizer for EditorSummarizer<'_> {
             temperature: 0.0,
             stop: Vec::new(),
             grammar: None,
+            // A summary is short; the edit loop checks the request's token right after it.
+            ..Default::default()
         };
         self.last_prompt_tokens =
             super::messages_tokens(&super::EditorTokens(&*self.editor), &messages);

@@ -89,6 +89,21 @@ impl EditRepo {
         run_id: &str,
         options: &LandOptions,
     ) -> Result<Landed, GitError> {
+        self.land_with_message(changes, intent, run_id, options, None)
+    }
+
+    /// Like [`land`](Self::land), with the commit message the reviewer wrote instead of the
+    /// generated one. The reviewer's words are kept as written; only the generated trailers it
+    /// lacks (`Plan:`, `Refs:`, `Aidx-Run:`) are appended, so `aidx undo` still knows the commit.
+    /// An empty message means the generated one.
+    pub fn land_with_message(
+        &self,
+        changes: &[FileChange],
+        intent: &CommitIntent,
+        run_id: &str,
+        options: &LandOptions,
+        message: Option<&str>,
+    ) -> Result<Landed, GitError> {
         let changes = self.normalize(changes)?;
         let paths: Vec<String> = changes.iter().map(|c| c.path.clone()).collect();
         for change in &changes {
@@ -144,8 +159,15 @@ impl EditRepo {
             ));
         }
 
-        let message = CommitMessage::build(intent, &changes, run_id).render();
-        validate_commit_message(&message, Some(&paths)).map_err(GitError::InvalidMessage)?;
+        let generated = CommitMessage::build(intent, &changes, run_id).render();
+        let message = match message.map(str::trim).filter(|m| !m.is_empty()) {
+            Some(own) => with_trailers_of(own, &generated),
+            None => {
+                validate_commit_message(&generated, Some(&paths))
+                    .map_err(GitError::InvalidMessage)?;
+                generated
+            }
+        };
 
         if interrupt::interrupted() {
             return Err(GitError::Interrupted);
@@ -172,6 +194,16 @@ impl EditRepo {
             commit,
             message: Some(message),
         })
+    }
+
+    /// Writes `content` to the work tree only (atomically, keeping the executable bit), leaving
+    /// the index and HEAD as they are: how hunks the reviewer rejected but chose to keep stay
+    /// in the working tree, unstaged, after the accepted ones are committed.
+    pub fn write_unstaged(&self, path: &str, content: &str) -> Result<(), GitError> {
+        let path = self.check_path(path)?;
+        let absolute = self.absolute(&path);
+        let executable = executable_on_disk(&absolute);
+        write_atomic(&absolute, content.as_bytes(), executable)
     }
 
     /// Checks and normalizes every path; merges nothing (paths must be distinct).
@@ -306,4 +338,46 @@ fn aidx_signature(repo: &git2::Repository) -> Result<Signature<'static>, GitErro
         Ok(sig) => Ok(sig),
         Err(_) => Ok(Signature::now("aidx", "aidx@localhost")?),
     }
+}
+
+/// Whether the file at `path` has an executable bit (false when absent or not on Unix).
+fn executable_on_disk(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
+    }
+}
+
+/// `own` followed by the trailers of `generated` that `own` does not already carry.
+fn with_trailers_of(own: &str, generated: &str) -> String {
+    let own_trailers = git2::message_trailers_strs(own).ok();
+    let has = |key: &str| {
+        own_trailers
+            .as_ref()
+            .is_some_and(|t| t.iter().any(|(k, _)| k == key))
+    };
+    let mut missing = String::new();
+    if let Ok(trailers) = git2::message_trailers_strs(generated) {
+        for (key, value) in trailers.iter() {
+            if !has(key) {
+                missing.push_str(&format!("{key}: {value}\n"));
+            }
+        }
+    }
+    let mut out = own.trim_end().to_string();
+    out.push('\n');
+    if !missing.is_empty() {
+        // Appended to the reviewer's own trailer block when it has one, else as a new paragraph.
+        if own_trailers.as_ref().is_none_or(|t| t.len() == 0) {
+            out.push('\n');
+        }
+        out.push_str(&missing);
+    }
+    out
 }

@@ -8,6 +8,7 @@
 
 pub mod diff;
 mod error;
+pub mod hunks;
 pub mod interrupt;
 mod land;
 pub mod message;
@@ -18,6 +19,7 @@ mod write;
 
 pub use diff::{render_colored, unified_diff, unified_diff_with_modes};
 pub use error::GitError;
+pub use hunks::{Hunk, apply_selected, hunks_of};
 pub use interrupt::InterruptGuard;
 pub use land::{LandOptions, Landed};
 pub use message::{

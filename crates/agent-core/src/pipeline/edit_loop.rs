@@ -17,7 +17,7 @@ use crate::gate::{
 use crate::git::EditRepo;
 
 use super::report::{AttemptReport, FailedBlock, PromptCount};
-use super::review::Observer;
+use super::review::{Event, Observer, Phase, Speaker};
 use super::roles::{ChatMessage, Editor, FinishReason, GenerateOptions, RoleError};
 use super::template::fill;
 
@@ -43,6 +43,9 @@ pub(crate) struct EditStep<'a> {
     /// Send edits that add syntax errors back (`syntax-check`).
     pub syntax_check: bool,
     pub gate: HistoryGate,
+    /// Turns that follow the hard-reset prompt from the start: the previous reply and the
+    /// reviewer's feedback when the reviewer asked for changes.
+    pub seed: Vec<ChatMessage>,
 }
 
 /// What the Edit step produced.
@@ -57,6 +60,8 @@ pub(crate) struct EditResult {
     /// Why the last reply could not be used at all (parse error, no block, gate).
     pub error: Option<String>,
     pub warnings: Vec<String>,
+    /// The reply of the successful attempt.
+    pub reply: Option<String>,
 }
 
 /// Blocks kept from earlier attempts, in the reply's format.
@@ -94,12 +99,22 @@ impl EditStep<'_> {
             failures: Vec::new(),
             error: None,
             warnings: Vec::new(),
+            reply: None,
         };
         let mut kept = match self.format {
             EditFormat::SearchReplace => Kept::Blocks(Vec::new()),
             EditFormat::Whole => Kept::Whole(Vec::new()),
         };
         let mut history = ChatHistory::new();
+        for message in std::mem::take(&mut self.seed) {
+            history.push(message);
+        }
+        if !history.messages().is_empty()
+            && let Err(e) = self.fit_history(&mut history, &mut result, observer)
+        {
+            result.error = Some(self.explain_gate_error(e));
+            return Ok(result);
+        }
         let files_in_play = std::mem::take(&mut self.files_in_play);
         let files: Vec<&str> = files_in_play.iter().map(String::as_str).collect();
         for attempt in 1..=self.max_reflections + 1 {
@@ -116,13 +131,30 @@ impl EditStep<'_> {
                 tokens: prompt_tokens,
                 limit: self.available,
             });
-            observer.phase(
-                super::review::Phase::Edit,
-                &format!("Editor attempt {attempt} ({prompt_tokens} prompt tokens)"),
-            );
-            let completion = self
-                .editor
-                .complete(&messages, &self.options, &mut |t| observer.editor_text(t))?;
+            if self.options.cancel.is_cancelled() {
+                return Err(RoleError::Failed {
+                    role: "editor".into(),
+                    reason: "cancelled".into(),
+                });
+            }
+            let detail = format!("Editor attempt {attempt} ({prompt_tokens} prompt tokens)");
+            observer.event(&Event::Phase {
+                phase: Phase::Edit,
+                detail: &detail,
+            });
+            observer.event(&Event::Attempt {
+                attempt,
+                max: self.max_reflections + 1,
+            });
+            if let Some(count) = result.prompts.last() {
+                observer.event(&Event::Prompt(count));
+            }
+            let completion = self.editor.complete(&messages, &self.options, &mut |t| {
+                observer.event(&Event::Text {
+                    speaker: Speaker::Editor,
+                    text: t,
+                })
+            })?;
             let mut report = AttemptReport {
                 attempt,
                 prompt_tokens,
@@ -223,7 +255,15 @@ impl EditStep<'_> {
                         result.error = None;
                         result.failures.clear();
                         result.outcome = Some(outcome);
+                        result.reply = Some(completion.text);
                         return Ok(result);
+                    }
+                    for failure in &outcome.failures {
+                        let reason = failure.reason.to_string();
+                        observer.event(&Event::BlockFailed {
+                            path: &failure.block.path,
+                            reason: &reason,
+                        });
                     }
                     if broken.is_empty() {
                         result.error = unfinished.as_ref().map(|cut| self.cut_off_error(cut));
@@ -254,9 +294,10 @@ impl EditStep<'_> {
                 break;
             }
             tracing::info!(attempt, "edits failed; reflecting");
+            observer.event(&Event::Reflection { attempt });
             history.push(ChatMessage::assistant(completion.text));
             history.push(ChatMessage::user(reflection));
-            if let Err(e) = self.fit_history(&mut history, &mut result) {
+            if let Err(e) = self.fit_history(&mut history, &mut result, observer) {
                 result.error = Some(self.explain_gate_error(e));
                 break;
             }
@@ -318,6 +359,7 @@ impl EditStep<'_> {
         &mut self,
         history: &mut ChatHistory,
         result: &mut EditResult,
+        observer: &mut dyn Observer,
     ) -> Result<(), GateError> {
         let room = self
             .available
@@ -355,6 +397,11 @@ impl EditStep<'_> {
             report.summarized = true;
         }
         if report.dropped > 0 {
+            observer.event(&Event::GateTrimmed {
+                messages: report.dropped,
+                limit: gate.max_tokens,
+                summarized: report.summarized,
+            });
             result.warnings.push(format!(
                 "{} earlier reflection message(s) {} to stay under {} tokens",
                 report.dropped,

@@ -4,6 +4,7 @@
 
 use crate::gate::{EditorTokens, TokenCounter, messages_tokens};
 
+use super::cancel::CancelToken;
 use super::plan_doc::PlanDocument;
 use super::roles::{ChatMessage, Editor, GenerateOptions, Planner, Research, RoleError};
 use super::template::fill;
@@ -99,6 +100,7 @@ impl Planner for LocalPlanner<'_> {
         &mut self,
         request: &str,
         research: &Research,
+        cancel: &CancelToken,
         on_text: &mut dyn FnMut(&str),
     ) -> Result<PlanDocument, RoleError> {
         // A small local model rambles; constrain it to the plan's shape with files research found,
@@ -127,6 +129,7 @@ impl Planner for LocalPlanner<'_> {
             temperature: 0.0,
             stop: Vec::new(),
             grammar,
+            cancel: cancel.clone(),
         };
         let completion = self.editor.complete(&messages, &options, on_text)?;
         Ok(PlanDocument::from_markdown(completion.text.trim()))

@@ -9,6 +9,7 @@
 //! - [`commit_intent`]: the commit message's type, scope, subject, notes and trailers, derived
 //!   deterministically from the request, the plan and the applied edits.
 
+mod cancel;
 mod checks;
 mod commit;
 mod edit_loop;
@@ -24,6 +25,7 @@ mod roles;
 mod run;
 pub(crate) mod template;
 
+pub use cancel::CancelToken;
 pub use checks::{CheckReport, MAX_CHECK_OUTPUT_BYTES, run_checks};
 pub use commit::commit_staged;
 pub use error::PipelineError;
@@ -36,7 +38,10 @@ pub use plan_doc::{
     PlanDocument, PlanFile, PlanFileError, resolve_plan_path, write_plan_atomically,
 };
 pub use report::{AttemptReport, FailedBlock, PromptCount, RunReport, RunStatus};
-pub use review::{AutoApprove, Observer, Phase, ReviewDecision, ReviewRequest, Reviewer, Silent};
+pub use review::{
+    AutoApprove, Event, HunkId, Observer, Phase, RejectedHunks, ReviewAnswer, ReviewDecision,
+    ReviewFile, ReviewRequest, Reviewer, Silent, Speaker,
+};
 pub use roles::{
     ChatMessage, ChatRole, Completion, Editor, FinishReason, GenerateOptions, Planner, Research,
     Researcher, RoleError,

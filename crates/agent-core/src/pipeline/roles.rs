@@ -2,7 +2,11 @@
 //! [`Editor`] traits and the data they exchange.
 //!
 //! The traits are synchronous on purpose: an adapter around an async engine owns its runtime
-//! and blocks inside, so the pipeline stays a plain sequence of steps.
+//! and blocks inside, so the pipeline stays a plain sequence of steps. The price is that a
+//! pipeline must not be driven from inside a tokio runtime (`block_on` would panic there); an
+//! interactive front end runs it on a worker thread of its own and talks to it over channels,
+//! which also keeps model work off its render loop. Making the roles async instead would push
+//! an executor into every caller and every test for no gain: each step waits on the previous.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -10,6 +14,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 use thiserror::Error;
 
+use super::cancel::CancelToken;
 use super::plan_doc::PlanDocument;
 
 /// Who wrote a chat message.
@@ -71,6 +76,9 @@ pub struct GenerateOptions {
     /// An llguidance Lark grammar to constrain the reply with, for Editors that
     /// [support grammars](Editor::supports_grammar).
     pub grammar: Option<String>,
+    /// The request's cancellation: the Editor stops generating soon after it fires and
+    /// returns an error.
+    pub cancel: CancelToken,
 }
 
 /// Why generation ended.
@@ -152,11 +160,13 @@ pub trait Planner {
     /// A short name for reports and logs (`architect`, `local`).
     fn name(&self) -> &str;
 
-    /// Plans `request` from `research`. Streamed text goes to `on_text` as it arrives.
+    /// Plans `request` from `research`. Streamed text goes to `on_text` as it arrives; when
+    /// `cancel` fires the request in flight is dropped and an error returned.
     fn plan(
         &mut self,
         request: &str,
         research: &Research,
+        cancel: &CancelToken,
         on_text: &mut dyn FnMut(&str),
     ) -> Result<PlanDocument, RoleError>;
 

@@ -1,16 +1,22 @@
 //! [`Pipeline`]: Research → Plan → Hard reset → Edit → Review → Apply → Validate → Commit.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
-use crate::edit::{EditFormat, GrammarFile, GrammarLimits, search_replace_grammar_for_files};
+use crate::edit::{
+    EditFormat, EditOutcome, FileChange, GrammarFile, GrammarLimits,
+    search_replace_grammar_for_files,
+};
 use crate::gate::{
     EditorBudget, EditorTokens, HistoryGate, MESSAGE_OVERHEAD_TOKENS, fit_editor_prompt,
 };
 use crate::git::{
-    CommitMessage, EditRepo, GitError, InterruptGuard, LandOptions, interrupt, new_run_id,
+    CommitIntent, CommitMessage, EditRepo, GitError, InterruptGuard, LandOptions, Landed,
+    apply_selected, hunks_of, interrupt, new_run_id,
 };
 
+use super::cancel::CancelToken;
 use super::checks::run_checks;
 use super::commit::commit_staged;
 use super::edit_loop::EditStep;
@@ -20,12 +26,24 @@ use super::intent::commit_intent;
 use super::local_planner::LocalPlanner;
 use super::plan_doc::{PlanDocument, resolve_plan_path, write_plan_atomically};
 use super::report::{PromptCount, RunReport, RunStatus};
-use super::review::{Observer, Phase, ReviewDecision, ReviewRequest, Reviewer, Silent};
-use super::roles::{Editor, GenerateOptions, Planner, Research, Researcher, RoleError};
+use super::review::{
+    Event, HunkId, Observer, Phase, RejectedHunks, ReviewDecision, ReviewFile, ReviewRequest,
+    Reviewer, Silent, Speaker,
+};
+use super::roles::{
+    ChatMessage, Editor, GenerateOptions, Planner, Research, Researcher, RoleError,
+};
+use super::template::fill;
+
+/// The reviewer's feedback, sent to the Editor as a reflection.
+const REVIEW_FEEDBACK: &str = include_str!("../../prompts/reflection_review.md");
 
 /// Choices the caller makes for a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunOptions {
+    /// This request's cancellation (make a fresh one per request): cancelling it stops the
+    /// role in flight and ends the run before anything is written.
+    pub cancel: CancelToken,
     /// Commit even when `lint-cmd` or `test-cmd` fails. Off by default: a failing check leaves
     /// the edits applied and staged, uncommitted, for the user to fix or discard.
     pub commit_on_failed_checks: bool,
@@ -41,6 +59,7 @@ pub struct RunOptions {
 impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
+            cancel: CancelToken::new(),
             commit_on_failed_checks: false,
             run_id: None,
             local_plan_max_tokens: 1024,
@@ -123,6 +142,12 @@ impl<'a> Pipeline<'a> {
     /// `aidx run`: researches, plans (writing `plan-file` atomically), then edits, reviews,
     /// validates and lands. `files` are the files the user added (`--file`).
     pub fn run(&mut self, request: &str, files: &[PathBuf]) -> Result<RunReport, PipelineError> {
+        let report = self.run_inner(request, files)?;
+        self.emit(Event::Finished(&report));
+        Ok(report)
+    }
+
+    fn run_inner(&mut self, request: &str, files: &[PathBuf]) -> Result<RunReport, PipelineError> {
         let request = request.trim();
         if request.is_empty() {
             return Err(PipelineError::EmptyRequest);
@@ -134,15 +159,37 @@ impl<'a> Pipeline<'a> {
         let mut report = RunReport::new(request, &run_id, &plan_rel);
         let chat_files = self.chat_files(files);
 
-        self.observer
-            .phase(Phase::Research, "mapping the repository");
+        self.emit(Event::Phase {
+            phase: Phase::Research,
+            detail: "mapping the repository",
+        });
         let chat_paths: Vec<PathBuf> = chat_files.iter().map(PathBuf::from).collect();
         let research = match self.researcher.as_deref_mut() {
-            Some(researcher) => researcher.research(request, &chat_paths)?,
+            Some(researcher) => {
+                let research = researcher.research(request, &chat_paths)?;
+                let files: Vec<String> = research
+                    .files
+                    .iter()
+                    .take(8)
+                    .map(|p| p.to_string_lossy().replace('\\', "/"))
+                    .collect();
+                let text = format!(
+                    "{} file(s) ranked, {} reference(s){}{}\n",
+                    research.files.len(),
+                    research.refs.len(),
+                    if files.is_empty() { "" } else { ": " },
+                    files.join(", ")
+                );
+                self.emit(Event::Text {
+                    speaker: Speaker::Researcher,
+                    text: &text,
+                });
+                research
+            }
             None => {
-                report
-                    .warnings
-                    .push("no researcher: the plan is written without a repository map".into());
+                let text = "no researcher: the plan is written without a repository map";
+                self.emit(Event::Notice(text));
+                report.warnings.push(text.into());
                 Research::default()
             }
         };
@@ -156,9 +203,10 @@ impl<'a> Pipeline<'a> {
             }
         }
 
-        stop_if_interrupted()?;
-        let plan = self.plan(request, &research, &mut report)?;
-        stop_if_interrupted()?;
+        self.stop_if_interrupted()?;
+        let plan = self.plan(request, &research, &mut report);
+        self.stop_if_interrupted()?;
+        let plan = plan?;
         let plan = with_fallback_files(plan, &chat_files, &plan_rel)?;
         write_plan_atomically(&plan_abs, &plan.markdown)?;
         tracing::info!(path = %plan_abs.display(), files = plan.files.len(), "plan written");
@@ -168,6 +216,17 @@ impl<'a> Pipeline<'a> {
     /// `aidx edit --plan`: runs the Editor alone on an existing plan file, then reviews,
     /// validates and lands. `request` defaults to the plan's goal.
     pub fn edit_only(
+        &mut self,
+        plan_path: &Path,
+        request: Option<&str>,
+        files: &[PathBuf],
+    ) -> Result<RunReport, PipelineError> {
+        let report = self.edit_only_inner(plan_path, request, files)?;
+        self.emit(Event::Finished(&report));
+        Ok(report)
+    }
+
+    fn edit_only_inner(
         &mut self,
         plan_path: &Path,
         request: Option<&str>,
@@ -229,17 +288,30 @@ impl<'a> Pipeline<'a> {
         report: &mut RunReport,
     ) -> Result<PlanDocument, PipelineError> {
         let input_text = format!("{request}\n{}", research.map);
-        let observer = &mut *self.observer;
+        let cancel = self.options.cancel.clone();
         let reason = match self.planner.as_deref_mut() {
             Some(planner) => {
-                report.prompts.push(PromptCount {
+                let count = PromptCount {
                     role: planner.name().to_string(),
                     purpose: "plan (request and repository map)".into(),
                     tokens: planner.count_tokens(&input_text) + MESSAGE_OVERHEAD_TOKENS,
                     limit: None,
+                };
+                let detail = format!("{} is planning", planner.name());
+                let observer = &mut *self.observer;
+                observer.event(&Event::Phase {
+                    phase: Phase::Plan,
+                    detail: &detail,
                 });
-                observer.phase(Phase::Plan, &format!("{} is planning", planner.name()));
-                match planner.plan(request, research, &mut |t| observer.planner_text(t)) {
+                observer.event(&Event::Prompt(&count));
+                report.prompts.push(count);
+                let planned = planner.plan(request, research, &cancel, &mut |t| {
+                    observer.event(&Event::Text {
+                        speaker: Speaker::Architect,
+                        text: t,
+                    })
+                });
+                match planned {
                     Ok(plan) => {
                         report.planner = Some(planner.name().to_string());
                         return Ok(plan);
@@ -254,11 +326,20 @@ impl<'a> Pipeline<'a> {
             return Err(PipelineError::NoPlanner { reason });
         }
         let notice = format!("{reason}; the local model plans instead (fully-local mode)");
-        observer.notice(&notice);
+        self.emit(Event::Notice(&notice));
         report.warnings.push(notice);
-        observer.phase(Phase::Plan, "the local model is planning");
+        self.emit(Event::Phase {
+            phase: Phase::Plan,
+            detail: "the local model is planning",
+        });
+        let observer = &mut *self.observer;
         let mut local = LocalPlanner::new(&mut *self.editor, self.options.local_plan_max_tokens);
-        let plan = local.plan(request, research, &mut |t| observer.planner_text(t))?;
+        let plan = local.plan(request, research, &cancel, &mut |t| {
+            observer.event(&Event::Text {
+                speaker: Speaker::Architect,
+                text: t,
+            })
+        })?;
         report.prompts.push(PromptCount {
             role: "local-planner".into(),
             purpose: "plan (request and repository map)".into(),
@@ -272,7 +353,8 @@ impl<'a> Pipeline<'a> {
         Ok(plan)
     }
 
-    /// Hard reset → Edit → Review → Apply → Validate → Commit.
+    /// Hard reset → Edit → Review → Land → Validate → Commit, as named steps. A reviewer who
+    /// asks for changes sends the run back to Edit with the feedback as a reflection.
     fn edit_and_land(
         &mut self,
         request: &str,
@@ -287,8 +369,116 @@ impl<'a> Pipeline<'a> {
         } else {
             plan.refs.clone()
         };
+        let prepared = self.hard_reset(request, plan, chat_files, &mut report)?;
+        let mut seed: Vec<ChatMessage> = Vec::new();
+        for round in 1.. {
+            let Some((outcome, reply)) = self.edit(&prepared, seed, &mut report)? else {
+                return Ok(report);
+            };
+            let intent = commit_intent(
+                request,
+                plan,
+                &report.plan_path,
+                research_refs,
+                &outcome.changes,
+            );
+            let message = CommitMessage::build(&intent, &outcome.changes, &report.run_id).render();
+            let diff = self.repo.preview(&outcome.changes)?;
+            report.diff = diff.clone();
+            report.files = outcome.changes.iter().map(|c| c.path.clone()).collect();
+            report.commit_message = Some(message.clone());
+            let review_files: Vec<ReviewFile> = outcome
+                .changes
+                .iter()
+                .map(|c| ReviewFile {
+                    path: c.path.clone(),
+                    created: c.before.is_none(),
+                    hunks: hunks_of(c),
+                })
+                .collect();
 
-        // Hard reset: the Editor sees the plan, the current files and the request, nothing else.
+            self.emit(Event::Phase {
+                phase: Phase::Review,
+                detail: "reviewing the diff",
+            });
+            let answer = self.reviewer.review(&ReviewRequest {
+                diff: &diff,
+                files: &review_files,
+                commit_message: &message,
+                round,
+            });
+            self.stop_if_interrupted()?;
+            let own_message = answer.commit_message.as_deref();
+            let (landing, leftovers) = match answer.decision {
+                ReviewDecision::Approve => (outcome.changes, Vec::new()),
+                ReviewDecision::Partial { accepted, rejected } => {
+                    let (landing, leftovers) = select_hunks(&outcome.changes, &accepted);
+                    let leftovers = match rejected {
+                        RejectedHunks::Discard => Vec::new(),
+                        RejectedHunks::KeepUnstaged => leftovers,
+                    };
+                    if landing.is_empty() {
+                        self.keep_unstaged(&leftovers, &mut report)?;
+                        report.status = RunStatus::Rejected;
+                        report.rejection = Some(if leftovers.is_empty() {
+                            "no hunk was accepted".into()
+                        } else {
+                            "no hunk was accepted; the edits are left unstaged in the working tree"
+                                .into()
+                        });
+                        return Ok(report);
+                    }
+                    (landing, leftovers)
+                }
+                ReviewDecision::Reject { reason } => {
+                    report.status = RunStatus::Rejected;
+                    report.rejection = Some(reason);
+                    return Ok(report);
+                }
+                ReviewDecision::Abort => {
+                    report.status = RunStatus::Rejected;
+                    report.rejection = Some("aborted at review".into());
+                    return Ok(report);
+                }
+                ReviewDecision::Revise { feedback } => {
+                    if round > self.config.max_reflections {
+                        report.status = RunStatus::Rejected;
+                        report.rejection = Some(format!(
+                            "changes were asked for {round} time(s), more than max-reflections ({}) allows: {feedback}",
+                            self.config.max_reflections
+                        ));
+                        return Ok(report);
+                    }
+                    let text = fill(REVIEW_FEEDBACK, &[("feedback", feedback.trim())]);
+                    seed = vec![
+                        ChatMessage::assistant(reply),
+                        ChatMessage::user(text.trim_end()),
+                    ];
+                    continue;
+                }
+            };
+            let intent = if leftovers.is_empty() && landing.len() == report.files.len() {
+                intent
+            } else {
+                commit_intent(request, plan, &report.plan_path, research_refs, &landing)
+            };
+            let report = self.land(&landing, &intent, own_message, report)?;
+            let mut report = self.validate_and_commit(report)?;
+            self.keep_unstaged(&leftovers, &mut report)?;
+            return Ok(report);
+        }
+        unreachable!("the review loop returns")
+    }
+
+    /// The hard reset: the Editor's prompt from the plan, the current files and the request,
+    /// nothing else, fitted to its safe context; and the grammar that bounds its reply.
+    fn hard_reset(
+        &mut self,
+        request: &str,
+        plan: &PlanDocument,
+        chat_files: &[String],
+        report: &mut RunReport,
+    ) -> Result<PreparedEdit, PipelineError> {
         let mut prompt_files: Vec<PromptFile> = Vec::new();
         let named = plan.files.iter().map(|f| (f.path.as_str(), true));
         let added = chat_files.iter().map(|p| (p.as_str(), false));
@@ -338,18 +528,18 @@ impl<'a> Pipeline<'a> {
                 elided.how,
                 fitted.available.unwrap_or(0)
             );
-            self.observer.notice(&text);
+            self.emit(Event::Notice(&text));
             report.warnings.push(text);
         }
         report.elided = fitted.elided.clone();
 
         let files_in_play: Vec<String> =
             fitted.input.files.iter().map(|f| f.path.clone()).collect();
-        // The grammar limits SEARCH lines to each file's real current lines (full text, read
-        // again: an excerpt in the prompt still allows any real line).
+        // The grammar limits SEARCH lines to each file's real current lines (read through the
+        // repository's path policy, in full: an excerpt in the prompt still allows any real line).
         let current: Vec<Option<String>> = files_in_play
             .iter()
-            .map(|p| std::fs::read_to_string(self.repo.root().join(p)).ok())
+            .map(|p| self.repo.read_for_edit(p).ok().flatten())
             .collect();
         let grammar_files: Vec<GrammarFile<'_>> = files_in_play
             .iter()
@@ -363,9 +553,7 @@ impl<'a> Pipeline<'a> {
             && self.editor.supports_grammar()
             && !grammar_files.is_empty())
         .then(|| search_replace_grammar_for_files(&grammar_files, self.options.grammar_limits));
-        let step = EditStep {
-            editor: &mut *self.editor,
-            repo: self.repo,
+        Ok(PreparedEdit {
             format,
             base_tokens: fitted.tokens,
             base: fitted.messages,
@@ -376,67 +564,78 @@ impl<'a> Pipeline<'a> {
                 temperature: self.config.editor.temperature.unwrap_or(0.0),
                 stop: Vec::new(),
                 grammar,
+                cancel: self.options.cancel.clone(),
             },
+        })
+    }
+
+    /// The Edit step: the Editor's reply, parsed and applied in memory, with reflections. `None`
+    /// when there is nothing to review (edits failed, or no change): `report` says which.
+    fn edit(
+        &mut self,
+        prepared: &PreparedEdit,
+        seed: Vec<ChatMessage>,
+        report: &mut RunReport,
+    ) -> Result<Option<(EditOutcome, String)>, PipelineError> {
+        let step = EditStep {
+            editor: &mut *self.editor,
+            repo: self.repo,
+            format: prepared.format,
+            base_tokens: prepared.base_tokens,
+            base: prepared.base.clone(),
+            available: prepared.available,
+            files_in_play: prepared.files_in_play.clone(),
+            options: prepared.options.clone(),
             max_reflections: self.config.max_reflections,
             syntax_check: self.config.syntax_check,
             gate: HistoryGate::from_config(self.config),
+            seed,
         };
-        let result = step.run(&mut *self.observer)?;
-        stop_if_interrupted()?;
-        report.attempts = result.attempts;
+        let result = step.run(&mut *self.observer);
+        self.stop_if_interrupted()?;
+        let result = result?;
+        report.attempts.extend(result.attempts);
         report.prompts.extend(result.prompts);
         report.warnings.extend(result.warnings);
         let Some(outcome) = result.outcome else {
             report.status = RunStatus::EditFailed;
             report.failures = result.failures;
             report.edit_error = result.error;
-            return Ok(report);
+            return Ok(None);
         };
         if outcome.changes.is_empty() {
             report.status = RunStatus::NoChanges;
-            return Ok(report);
+            return Ok(None);
         }
+        Ok(Some((outcome, result.reply.unwrap_or_default())))
+    }
 
-        let intent = commit_intent(
-            request,
-            plan,
-            &report.plan_path,
-            research_refs,
-            &outcome.changes,
-        );
-        let message = CommitMessage::build(&intent, &outcome.changes, &report.run_id).render();
-        let diff = self.repo.preview(&outcome.changes)?;
-        let files: Vec<String> = outcome.changes.iter().map(|c| c.path.clone()).collect();
-        report.diff = diff.clone();
-        report.files = files.clone();
-        report.commit_message = Some(message.clone());
-
-        self.observer.phase(Phase::Review, "reviewing the diff");
-        let decision = self.reviewer.review(&ReviewRequest {
-            diff: &diff,
-            files: &files,
-            commit_message: &message,
-        });
-        if let ReviewDecision::Reject { reason } = decision {
-            report.status = RunStatus::Rejected;
-            report.rejection = Some(reason);
-            return Ok(report);
-        }
-
+    /// Writes the reviewed changes and commits them unless checks run first.
+    fn land(
+        &mut self,
+        changes: &[FileChange],
+        intent: &CommitIntent,
+        own_message: Option<&str>,
+        mut report: RunReport,
+    ) -> Result<(RunReport, Landed, bool), PipelineError> {
         let has_checks = [&self.config.lint_cmd, &self.config.test_cmd]
             .iter()
             .any(|c| c.as_deref().is_some_and(|c| !c.trim().is_empty()));
-        self.observer.phase(Phase::Land, "writing the edits");
+        self.emit(Event::Phase {
+            phase: Phase::Land,
+            detail: "writing the edits",
+        });
         let landed = {
             let _guard = InterruptGuard::install();
-            self.repo.land(
-                &outcome.changes,
-                &intent,
+            self.repo.land_with_message(
+                changes,
+                intent,
                 &report.run_id,
                 &LandOptions {
                     dirty_commits: self.config.dirty_commits,
                     auto_commits: self.config.auto_commits && !has_checks,
                 },
+                own_message,
             )?
         };
         report.diff = landed.diff.clone();
@@ -445,6 +644,14 @@ impl<'a> Pipeline<'a> {
         if let Some(message) = &landed.message {
             report.commit_message = Some(message.clone());
         }
+        Ok((report, landed, has_checks))
+    }
+
+    /// Runs `lint-cmd` and `test-cmd` when configured, then commits (or leaves staged).
+    fn validate_and_commit(
+        &mut self,
+        (mut report, landed, has_checks): (RunReport, Landed, bool),
+    ) -> Result<RunReport, PipelineError> {
         if !has_checks {
             report.commit = landed.commit.map(|oid| oid.to_string());
             report.status = if report.commit.is_some() {
@@ -454,14 +661,21 @@ impl<'a> Pipeline<'a> {
             };
             return Ok(report);
         }
-
-        self.observer
-            .phase(Phase::Validate, "running lint and test commands");
+        self.emit(Event::Phase {
+            phase: Phase::Validate,
+            detail: "running lint and test commands",
+        });
         report.checks = run_checks(
             self.repo.root(),
             self.config.lint_cmd.as_deref(),
             self.config.test_cmd.as_deref(),
         );
+        for check in &report.checks {
+            self.observer.event(&Event::Check {
+                name: &check.name,
+                passed: check.passed,
+            });
+        }
         let passed = report.checks.iter().all(|c| c.passed);
         if !passed {
             let failed: Vec<&str> = report
@@ -479,7 +693,7 @@ impl<'a> Pipeline<'a> {
                     " but not committed"
                 }
             );
-            self.observer.notice(&text);
+            self.observer.event(&Event::Notice(&text));
             report.warnings.push(text);
             if !self.options.commit_on_failed_checks {
                 report.status = RunStatus::ChecksFailed;
@@ -497,14 +711,83 @@ impl<'a> Pipeline<'a> {
         }
         Ok(report)
     }
+
+    /// Writes the hunks the reviewer rejected but kept to the working tree, unstaged.
+    fn keep_unstaged(
+        &mut self,
+        leftovers: &[FileChange],
+        report: &mut RunReport,
+    ) -> Result<(), PipelineError> {
+        if leftovers.is_empty() {
+            return Ok(());
+        }
+        let _guard = InterruptGuard::install();
+        for change in leftovers {
+            self.repo.write_unstaged(&change.path, &change.after)?;
+        }
+        let paths: Vec<&str> = leftovers.iter().map(|c| c.path.as_str()).collect();
+        let text = format!(
+            "rejected hunks are left unstaged in the working tree: {}",
+            paths.join(", ")
+        );
+        self.emit(Event::Notice(&text));
+        report.warnings.push(text);
+        Ok(())
+    }
+
+    fn emit(&mut self, event: Event<'_>) {
+        self.observer.event(&event);
+    }
+
+    /// The request's token or Ctrl-C (between steps) ends the run before anything is written.
+    fn stop_if_interrupted(&self) -> Result<(), PipelineError> {
+        if interrupt::interrupted() || self.options.cancel.is_cancelled() {
+            return Err(PipelineError::Git(GitError::Interrupted));
+        }
+        Ok(())
+    }
 }
 
-/// Ctrl-C (or [`interrupt::request`]) between steps ends the run before anything is written.
-fn stop_if_interrupted() -> Result<(), PipelineError> {
-    if interrupt::interrupted() {
-        return Err(PipelineError::Git(GitError::Interrupted));
+/// The Editor's prompt and options after the hard reset, reused by every review round.
+struct PreparedEdit {
+    format: EditFormat,
+    base: Vec<ChatMessage>,
+    base_tokens: usize,
+    available: Option<usize>,
+    files_in_play: Vec<String>,
+    options: GenerateOptions,
+}
+
+/// Splits `changes` by the accepted hunks: what lands (files with at least one accepted hunk,
+/// holding only those hunks) and what the working tree would hold with every hunk (files with
+/// a rejected hunk, to keep unstaged when the reviewer chose so).
+fn select_hunks(
+    changes: &[FileChange],
+    accepted: &BTreeSet<HunkId>,
+) -> (Vec<FileChange>, Vec<FileChange>) {
+    let mut landing = Vec::new();
+    let mut leftovers = Vec::new();
+    for (file, change) in changes.iter().enumerate() {
+        let count = hunks_of(change).len();
+        let keep = |hunk: usize| accepted.contains(&HunkId { file, hunk });
+        let kept = (0..count).filter(|h| keep(*h)).count();
+        if kept > 0 {
+            let after = if kept == count {
+                change.after.clone()
+            } else {
+                apply_selected(change, keep)
+            };
+            landing.push(FileChange {
+                path: change.path.clone(),
+                before: change.before.clone(),
+                after,
+            });
+        }
+        if kept < count {
+            leftovers.push(change.clone());
+        }
     }
-    Ok(())
+    (landing, leftovers)
 }
 
 /// `path` relative to `root` with `/` separators, or as given when outside it.

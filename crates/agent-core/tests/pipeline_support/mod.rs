@@ -10,8 +10,10 @@ use aidx_agent_core::config::{Config, Settings};
 use aidx_agent_core::gate::TokenCounter;
 use aidx_agent_core::pipeline::{
     ChatMessage, Completion, Editor, FinishReason, GenerateOptions, PlanDocument, Planner,
-    Research, Researcher, ReviewDecision, ReviewRequest, Reviewer, RoleError,
+    Research, Researcher, ReviewAnswer, ReviewDecision, ReviewFile, ReviewRequest, Reviewer,
+    RoleError,
 };
+use aidx_agent_core::pipeline::CancelToken;
 
 /// Test-only token counter: one token per whitespace-separated word. Deterministic, not a
 /// model tokenizer.
@@ -139,6 +141,7 @@ impl Planner for ScriptedPlanner {
         &mut self,
         _request: &str,
         _research: &Research,
+        _cancel: &CancelToken,
         on_text: &mut dyn FnMut(&str),
     ) -> Result<PlanDocument, RoleError> {
         self.calls += 1;
@@ -179,17 +182,23 @@ impl Researcher for ScriptedResearcher {
     }
 }
 
-/// Test-only reviewer: records the diffs it saw and answers with a fixed decision.
+/// Test-only reviewer: records the diffs it saw and answers with the queued answers, then with
+/// a fixed decision.
 pub struct RecordingReviewer {
     pub decision: ReviewDecision,
+    pub queue: VecDeque<ReviewAnswer>,
     pub seen: Vec<(String, String)>,
+    /// The files and hunks of each review.
+    pub files: Vec<Vec<ReviewFile>>,
 }
 
 impl RecordingReviewer {
     pub fn approving() -> Self {
         RecordingReviewer {
             decision: ReviewDecision::Approve,
+            queue: VecDeque::new(),
             seen: Vec::new(),
+            files: Vec::new(),
         }
     }
 
@@ -198,16 +207,21 @@ impl RecordingReviewer {
             decision: ReviewDecision::Reject {
                 reason: reason.into(),
             },
+            queue: VecDeque::new(),
             seen: Vec::new(),
+            files: Vec::new(),
         }
     }
 }
 
 impl Reviewer for RecordingReviewer {
-    fn review(&mut self, request: &ReviewRequest<'_>) -> ReviewDecision {
+    fn review(&mut self, request: &ReviewRequest<'_>) -> ReviewAnswer {
         self.seen
             .push((request.diff.to_string(), request.commit_message.to_string()));
-        self.decision.clone()
+        self.files.push(request.files.to_vec());
+        self.queue
+            .pop_front()
+            .unwrap_or_else(|| self.decision.clone().into())
     }
 }
 

@@ -1,0 +1,312 @@
+//! Review through the pipeline's seams: hunk-by-hunk approval (discarding or keeping the
+//! rejected hunks), changes asked for (back to the Editor as a reflection), an edited commit
+//! message, typed events and per-request cancellation. Roles are the scripted, test-only ones of
+//! `pipeline_support`.
+
+mod git_support;
+mod pipeline_support;
+
+use std::collections::BTreeSet;
+
+use aidx_agent_core::git::{EditRepo, GitError, is_aidx_commit};
+use aidx_agent_core::pipeline::{
+    CancelToken, ChatMessage, Completion, Editor, Event, GenerateOptions, HunkId, Observer,
+    Pipeline, PipelineError, RejectedHunks, ReviewAnswer, ReviewDecision, RoleError, RunOptions,
+    RunStatus,
+};
+use git_support::TestRepo;
+use pipeline_support::{RecordingReviewer, ScriptedEditor, ScriptedPlanner, default_config};
+
+/// Twenty numbered lines: edits to line 2 and line 18 are two hunks apart.
+fn lines() -> String {
+    (1..=20).map(|i| format!("x{i} = {i}\n")).collect()
+}
+
+const PLAN: &str = "# Plan\n\n## Goal\n\nRenumber.\n\n## Steps\n\n1. Change x2 and x18 in nums.py.\n\n## Files\n\n- `nums.py` — two values change\n";
+
+/// One SEARCH/REPLACE block per hunk.
+const REPLY: &str = "nums.py\n<<<<<<< SEARCH\nx2 = 2\n=======\nx2 = 200\n>>>>>>> REPLACE\n\nnums.py\n<<<<<<< SEARCH\nx18 = 18\n=======\nx18 = 1800\n>>>>>>> REPLACE\n";
+
+fn options() -> RunOptions {
+    RunOptions {
+        run_id: Some("review-run".into()),
+        ..RunOptions::default()
+    }
+}
+
+fn run_with(
+    t: &TestRepo,
+    editor: &mut dyn Editor,
+    reviewer: &mut RecordingReviewer,
+    options: RunOptions,
+) -> Result<aidx_agent_core::pipeline::RunReport, PipelineError> {
+    let repo = EditRepo::discover(t.root()).unwrap();
+    let config = default_config();
+    let mut planner = ScriptedPlanner::plan(PLAN);
+    Pipeline::new(&repo, &config, editor, reviewer)
+        .with_planner(&mut planner)
+        .with_options(options)
+        .run("Renumber x2 and x18", &[])
+}
+
+/// Changed paths, less the plan aidx writes.
+fn dirty(t: &TestRepo) -> Vec<String> {
+    t.dirty()
+        .into_iter()
+        .filter(|p| !p.starts_with("artifacts/"))
+        .collect()
+}
+
+fn first_hunk_only(rejected: RejectedHunks) -> ReviewAnswer {
+    ReviewDecision::Partial {
+        accepted: BTreeSet::from([HunkId { file: 0, hunk: 0 }]),
+        rejected,
+    }
+    .into()
+}
+
+#[test]
+fn the_reviewer_sees_each_hunk_and_only_accepted_hunks_are_committed() {
+    let t = TestRepo::with_files(&[("nums.py", &lines())]);
+    let mut editor = ScriptedEditor::new(&[REPLY]);
+    let mut reviewer = RecordingReviewer::approving();
+    reviewer
+        .queue
+        .push_back(first_hunk_only(RejectedHunks::Discard));
+    let report = run_with(&t, &mut editor, &mut reviewer, options()).unwrap();
+
+    assert_eq!(report.status, RunStatus::Committed, "{report:#?}");
+    let files = &reviewer.files[0];
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].hunks.len(), 2, "two far-apart edits are two hunks");
+    assert!(files[0].hunks[0].body.contains("+x2 = 200"));
+    assert!(files[0].hunks[1].body.contains("+x18 = 1800"));
+
+    let committed = t.head_file("nums.py").unwrap();
+    assert!(committed.contains("x2 = 200\n"), "{committed}");
+    assert!(committed.contains("x18 = 18\n"), "rejected hunk not committed");
+    assert_eq!(t.read("nums.py"), committed, "discarded: the tree is the commit");
+    assert!(dirty(&t).is_empty(), "{:?}", dirty(&t));
+    assert!(report.diff.contains("+x2 = 200") && !report.diff.contains("x18 = 1800"));
+    assert!(is_aidx_commit(t.head().message().unwrap()));
+}
+
+#[test]
+fn rejected_hunks_can_stay_unstaged_in_the_working_tree() {
+    let t = TestRepo::with_files(&[("nums.py", &lines())]);
+    let mut editor = ScriptedEditor::new(&[REPLY]);
+    let mut reviewer = RecordingReviewer::approving();
+    reviewer
+        .queue
+        .push_back(first_hunk_only(RejectedHunks::KeepUnstaged));
+    let report = run_with(&t, &mut editor, &mut reviewer, options()).unwrap();
+
+    assert_eq!(report.status, RunStatus::Committed, "{report:#?}");
+    let committed = t.head_file("nums.py").unwrap();
+    assert!(committed.contains("x2 = 200\n") && committed.contains("x18 = 18\n"));
+    let tree = t.read("nums.py");
+    assert!(tree.contains("x2 = 200\n") && tree.contains("x18 = 1800\n"), "{tree}");
+    assert_eq!(dirty(&t), vec!["nums.py".to_string()], "left unstaged");
+    let index = t.repo.index().unwrap();
+    let staged = index.get_path(std::path::Path::new("nums.py"), 0).unwrap();
+    let blob = t.repo.find_blob(staged.id).unwrap();
+    assert_eq!(
+        std::str::from_utf8(blob.content()).unwrap(),
+        committed,
+        "the index holds the commit, not the kept hunk"
+    );
+    assert!(report.warnings.iter().any(|w| w.contains("unstaged")));
+}
+
+#[test]
+fn accepting_no_hunk_writes_nothing() {
+    let t = TestRepo::with_files(&[("nums.py", &lines())]);
+    let before = t.head().id();
+    let mut editor = ScriptedEditor::new(&[REPLY]);
+    let mut reviewer = RecordingReviewer::approving();
+    reviewer.queue.push_back(
+        ReviewDecision::Partial {
+            accepted: BTreeSet::new(),
+            rejected: RejectedHunks::Discard,
+        }
+        .into(),
+    );
+    let report = run_with(&t, &mut editor, &mut reviewer, options()).unwrap();
+    assert_eq!(report.status, RunStatus::Rejected);
+    assert_eq!(t.head().id(), before);
+    assert_eq!(t.read("nums.py"), lines());
+}
+
+#[test]
+fn feedback_goes_back_to_the_editor_and_the_new_edits_are_reviewed() {
+    let t = TestRepo::with_files(&[("nums.py", &lines())]);
+    let second = "nums.py\n<<<<<<< SEARCH\nx2 = 2\n=======\nx2 = 222\n>>>>>>> REPLACE\n";
+    let mut editor = ScriptedEditor::new(&[REPLY, second]);
+    let mut reviewer = RecordingReviewer::approving();
+    reviewer.queue.push_back(
+        ReviewDecision::Revise {
+            feedback: "leave x18 alone and make x2 222".into(),
+        }
+        .into(),
+    );
+    let report = run_with(&t, &mut editor, &mut reviewer, options()).unwrap();
+
+    assert_eq!(report.status, RunStatus::Committed, "{report:#?}");
+    assert_eq!(reviewer.seen.len(), 2, "the new edits are reviewed again");
+    let again = &editor.received[1];
+    let last = again.last().unwrap();
+    assert!(last.content.contains("leave x18 alone"), "{}", last.content);
+    assert_eq!(again[again.len() - 2], ChatMessage::assistant(REPLY));
+    let committed = t.head_file("nums.py").unwrap();
+    assert!(committed.contains("x2 = 222\n") && committed.contains("x18 = 18\n"));
+}
+
+#[test]
+fn asking_for_changes_is_bounded_by_max_reflections() {
+    let t = TestRepo::with_files(&[("nums.py", &lines())]);
+    let mut editor = ScriptedEditor::repeating(REPLY, 10);
+    let mut reviewer = RecordingReviewer::approving();
+    reviewer.decision = ReviewDecision::Revise {
+        feedback: "again".into(),
+    };
+    let report = run_with(&t, &mut editor, &mut reviewer, options()).unwrap();
+    assert_eq!(report.status, RunStatus::Rejected);
+    let max = default_config().max_reflections as usize;
+    assert_eq!(reviewer.seen.len(), max + 1);
+    assert_eq!(t.read("nums.py"), lines());
+}
+
+#[test]
+fn an_edited_commit_message_is_kept_with_the_run_trailers() {
+    let t = TestRepo::with_files(&[("nums.py", &lines())]);
+    let mut editor = ScriptedEditor::new(&[REPLY]);
+    let mut reviewer = RecordingReviewer::approving();
+    reviewer.queue.push_back(ReviewAnswer {
+        decision: ReviewDecision::Approve,
+        commit_message: Some("fix: renumber by hand\n\nWritten by the reviewer.".into()),
+    });
+    run_with(&t, &mut editor, &mut reviewer, options()).unwrap();
+    let message = t.head().message().unwrap().to_string();
+    assert!(
+        message.starts_with("fix: renumber by hand\n\nWritten by the reviewer.\n\n"),
+        "{message}"
+    );
+    assert!(message.contains("Aidx-Run: review-run\n"), "{message}");
+    assert!(is_aidx_commit(&message));
+}
+
+/// An Editor that cancels the request's token mid-reply, as Ctrl-C would, and checks that the
+/// token it was given is the request's.
+struct CancelledMidReply;
+
+impl Editor for CancelledMidReply {
+    fn complete(
+        &mut self,
+        _messages: &[ChatMessage],
+        options: &GenerateOptions,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<Completion, RoleError> {
+        on_text("nums.py\n<<<<<<< SEARCH\n");
+        options.cancel.cancel();
+        Err(RoleError::Failed {
+            role: "editor".into(),
+            reason: "generation cancelled".into(),
+        })
+    }
+    fn count_tokens(&self, text: &str) -> usize {
+        text.split_whitespace().count()
+    }
+    fn safe_context_tokens(&self) -> Option<usize> {
+        None
+    }
+}
+
+#[test]
+fn cancelling_the_request_stops_the_run_before_anything_is_written() {
+    let t = TestRepo::with_files(&[("nums.py", &lines())]);
+    let before = t.head().id();
+    let mut reviewer = RecordingReviewer::approving();
+    let cancel = CancelToken::new();
+    let options = RunOptions {
+        cancel: cancel.clone(),
+        ..options()
+    };
+    let result = run_with(&t, &mut CancelledMidReply, &mut reviewer, options);
+    assert!(
+        matches!(result, Err(PipelineError::Git(GitError::Interrupted))),
+        "{result:?}"
+    );
+    assert!(cancel.is_cancelled());
+    assert!(reviewer.seen.is_empty());
+    assert_eq!(t.head().id(), before);
+    assert_eq!(t.read("nums.py"), lines());
+
+    // The next request has its own token and runs normally.
+    let mut editor = ScriptedEditor::new(&[REPLY]);
+    let report = run_with(&t, &mut editor, &mut reviewer, self::options()).unwrap();
+    assert_eq!(report.status, RunStatus::Committed);
+}
+
+/// Records events as short strings.
+#[derive(Default)]
+struct Recorder(Vec<String>);
+
+impl Observer for Recorder {
+    fn event(&mut self, event: &Event<'_>) {
+        let line = match event {
+            Event::Phase { phase, .. } => format!("phase {phase}"),
+            Event::Text { speaker, .. } => format!("text {speaker}"),
+            Event::Prompt(count) => format!("prompt {}", count.role),
+            Event::Attempt { attempt, max } => format!("attempt {attempt}/{max}"),
+            Event::BlockFailed { path, .. } => format!("failed {path}"),
+            Event::Reflection { attempt } => format!("reflection {attempt}"),
+            Event::GateTrimmed { .. } => "trimmed".into(),
+            Event::Check { name, passed } => format!("check {name} {passed}"),
+            Event::Notice(_) => "notice".into(),
+            Event::Finished(report) => format!("finished {:?}", report.status),
+        };
+        if self.0.last() != Some(&line) {
+            self.0.push(line);
+        }
+    }
+}
+
+#[test]
+fn events_arrive_typed_and_in_order() {
+    let t = TestRepo::with_files(&[("nums.py", &lines())]);
+    let bad = "nums.py\n<<<<<<< SEARCH\nx99 = 99\n=======\nx99 = 0\n>>>>>>> REPLACE\n";
+    let mut editor = ScriptedEditor::new(&[bad, REPLY]);
+    let mut reviewer = RecordingReviewer::approving();
+    let mut recorder = Recorder::default();
+    let repo = EditRepo::discover(t.root()).unwrap();
+    let config = default_config();
+    let mut planner = ScriptedPlanner::plan(PLAN);
+    Pipeline::new(&repo, &config, &mut editor, &mut reviewer)
+        .with_planner(&mut planner)
+        .with_observer(&mut recorder)
+        .with_options(options())
+        .run("Renumber", &[])
+        .unwrap();
+    let expected = [
+        "phase research",
+        "notice",
+        "phase plan",
+        "prompt architect",
+        "text Architect",
+        "phase edit",
+        "attempt 1/4",
+        "prompt editor",
+        "text Editor",
+        "failed nums.py",
+        "reflection 1",
+        "phase edit",
+        "attempt 2/4",
+        "prompt editor",
+        "text Editor",
+        "phase review",
+        "phase land",
+        "finished Committed",
+    ];
+    let got: Vec<&str> = recorder.0.iter().map(String::as_str).collect();
+    assert_eq!(got, expected);
+}
