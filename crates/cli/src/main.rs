@@ -6,6 +6,7 @@
 mod commands;
 mod context;
 mod exit;
+mod interrupt;
 mod roles;
 
 use clap::{Parser, Subcommand};

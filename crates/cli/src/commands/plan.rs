@@ -46,6 +46,7 @@ pub fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         }
     }
     let mut stream = |text: &str| eprint!("{text}");
+    let ctrl_c = crate::interrupt::CtrlC::install();
     let (plan, usage) = match &ctx.config.architect {
         Some(role) => {
             let mut planner =
@@ -56,8 +57,8 @@ pub fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<()> {
                 planner.format().name()
             );
             let plan = planner
-                .plan(&args.message, &research, &mut stream)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                .plan(&args.message, &research, ctrl_c.token(), &mut stream)
+                .map_err(|e| ctrl_c.or_interrupted(e, "no plan was written"))?;
             if let Some(attempts) = planner.last_attempts() {
                 eprintln!("\n[plan] valid plan after {attempts} request(s)");
             }
@@ -68,8 +69,8 @@ pub fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             let mut editor = crate::roles::editor(&ctx)?;
             let mut planner = LocalPlanner::new(editor.as_mut(), 1024);
             let plan = planner
-                .plan(&args.message, &research, &mut stream)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                .plan(&args.message, &research, ctrl_c.token(), &mut stream)
+                .map_err(|e| ctrl_c.or_interrupted(e, "no plan was written"))?;
             let prompt = planner.last_prompt_tokens() as u64;
             (plan, Some((prompt, 0)))
         }
@@ -78,6 +79,13 @@ pub fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         ),
     };
     eprintln!();
+    if ctrl_c.interrupted() {
+        return Err(crate::exit::Exit::error(
+            crate::exit::Status::Interrupted,
+            "interrupted: no plan was written",
+        ));
+    }
+    drop(ctrl_c);
     let path =
         resolve_plan_path(&root, &ctx.config.plan_file).map_err(|e| anyhow::anyhow!("{e}"))?;
     write_plan_atomically(&path, &plan.markdown).map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use aidx_agent_core::git::{self, EditRepo, GitError};
 use aidx_agent_core::pipeline::{
-    AutoApprove, Observer, Phase, Pipeline, PipelineError, ReviewDecision, ReviewRequest, Reviewer,
-    RunReport, RunStatus,
+    AutoApprove, Event, Observer, Phase, Pipeline, PipelineError, ReviewAnswer, ReviewDecision,
+    ReviewRequest, Reviewer, RunReport, RunStatus,
 };
 use anyhow::Context as _;
 
@@ -98,7 +98,10 @@ fn execute(
         quiet: common.json,
         streaming: false,
     };
-    observer.phase(Phase::Edit, "loading the editor model");
+    observer.event(&Event::Phase {
+        phase: Phase::Load,
+        detail: "loading the editor model",
+    });
     let mut editor = crate::roles::editor(&ctx)?;
     let mut interactive = Interactive;
     let mut auto = AutoApprove;
@@ -109,7 +112,9 @@ fn execute(
     };
     let mut researcher = crate::roles::researcher(&ctx, repo.root());
     let mut planner = crate::roles::planner(&ctx, repo.root())?;
+    let ctrl_c = crate::interrupt::CtrlC::install();
     let options = aidx_agent_core::pipeline::RunOptions {
+        cancel: ctrl_c.token().clone(),
         commit_on_failed_checks: common.commit_on_failed_checks,
         ..Default::default()
     };
@@ -122,7 +127,6 @@ fn execute(
     if let Some(p) = planner.as_deref_mut() {
         pipeline = pipeline.with_planner(p);
     }
-    let _guard = git::InterruptGuard::install();
     let report = match go(&mut pipeline) {
         Ok(report) => report,
         Err(PipelineError::Git(GitError::Interrupted)) => {
@@ -134,7 +138,7 @@ fn execute(
         }
         // Ctrl-C while a model was generating: the role reports its cancelled request as a
         // failure, but what happened is the interrupt.
-        Err(_) if git::interrupt::interrupted() => {
+        Err(_) if ctrl_c.interrupted() => {
             return Err(Exit::error(
                 Status::Interrupted,
                 "interrupted: no file was left half-written",
@@ -181,25 +185,42 @@ impl Printer {
 }
 
 impl Observer for Printer {
-    fn phase(&mut self, phase: Phase, detail: &str) {
-        self.end_stream();
-        eprintln!("[{phase}] {detail}");
-    }
-    fn planner_text(&mut self, text: &str) {
-        if !self.quiet {
-            self.streaming = true;
-            eprint!("{text}");
+    fn event(&mut self, event: &Event<'_>) {
+        match event {
+            Event::Phase { phase, detail } => {
+                self.end_stream();
+                eprintln!("[{phase}] {detail}");
+            }
+            Event::Text { text, .. } => {
+                if !self.quiet {
+                    self.streaming = true;
+                    eprint!("{text}");
+                }
+            }
+            Event::Notice(text) => {
+                self.end_stream();
+                eprintln!("note: {text}");
+            }
+            Event::GateTrimmed {
+                messages,
+                limit,
+                summarized,
+            } => {
+                self.end_stream();
+                let how = if *summarized { "summarized" } else { "trimmed" };
+                eprintln!("note: {messages} earlier message(s) {how} to stay under {limit} tokens");
+            }
+            Event::Check { name, passed } => {
+                self.end_stream();
+                eprintln!("[validate] {name}: {}", if *passed { "passed" } else { "FAILED" });
+            }
+            // The report printed at the end lists prompts, attempts and failed blocks.
+            Event::Prompt(_)
+            | Event::Attempt { .. }
+            | Event::BlockFailed { .. }
+            | Event::Reflection { .. }
+            | Event::Finished(_) => {}
         }
-    }
-    fn editor_text(&mut self, text: &str) {
-        if !self.quiet {
-            self.streaming = true;
-            eprint!("{text}");
-        }
-    }
-    fn notice(&mut self, text: &str) {
-        self.end_stream();
-        eprintln!("note: {text}");
     }
 }
 
@@ -208,14 +229,15 @@ impl Observer for Printer {
 struct Interactive;
 
 impl Reviewer for Interactive {
-    fn review(&mut self, request: &ReviewRequest<'_>) -> ReviewDecision {
+    fn review(&mut self, request: &ReviewRequest<'_>) -> ReviewAnswer {
         let stdin = std::io::stdin();
         if !stdin.is_terminal() {
             return ReviewDecision::Reject {
                 reason:
                     "no terminal to review the diff on; pass --yes to approve non-interactively"
                         .into(),
-            };
+            }
+            .into();
         }
         let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         let shown = if colour {
@@ -233,11 +255,12 @@ impl Reviewer for Interactive {
         let mut answer = String::new();
         let _ = stdin.lock().read_line(&mut answer);
         if matches!(answer.trim(), "y" | "Y" | "yes") {
-            ReviewDecision::Approve
+            ReviewDecision::Approve.into()
         } else {
             ReviewDecision::Reject {
                 reason: "rejected at review".into(),
             }
+            .into()
         }
     }
 }
