@@ -184,6 +184,7 @@ fn an_edited_commit_message_is_kept_with_the_run_trailers() {
     reviewer.queue.push_back(ReviewAnswer {
         decision: ReviewDecision::Approve,
         commit_message: Some("fix: renumber by hand\n\nWritten by the reviewer.".into()),
+        edited: Vec::new(),
     });
     run_with(&t, &mut editor, &mut reviewer, options()).unwrap();
     let message = t.head().message().unwrap().to_string();
@@ -309,4 +310,24 @@ fn events_arrive_typed_and_in_order() {
     ];
     let got: Vec<&str> = recorder.0.iter().map(String::as_str).collect();
     assert_eq!(got, expected);
+}
+
+#[test]
+fn a_file_rewritten_at_review_lands_as_written() {
+    let t = TestRepo::with_files(&[("nums.py", &lines())]);
+    let mut editor = ScriptedEditor::new(&[REPLY]);
+    let mut reviewer = RecordingReviewer::approving();
+    let by_hand = lines().replace("x2 = 2\n", "x2 = 2  # kept by hand\n");
+    reviewer.queue.push_back(ReviewAnswer {
+        decision: ReviewDecision::Partial {
+            accepted: BTreeSet::new(),
+            rejected: RejectedHunks::Discard,
+        },
+        commit_message: None,
+        edited: vec![(0, by_hand.clone())],
+    });
+    let report = run_with(&t, &mut editor, &mut reviewer, options()).unwrap();
+    assert_eq!(report.status, RunStatus::Committed, "{report:#?}");
+    assert_eq!(t.head_file("nums.py").unwrap(), by_hand);
+    assert_eq!(t.read("nums.py"), by_hand);
 }

@@ -21,6 +21,8 @@ pub struct ReviewFile {
     pub created: bool,
     /// Its hunks, in file order; [`HunkId`]s point into them.
     pub hunks: Vec<Hunk>,
+    /// The file's full content with every hunk applied (what `e` opens in an editor).
+    pub after: String,
 }
 
 /// A hunk of the review: file index in [`ReviewRequest::files`], hunk index in that file.
@@ -102,6 +104,10 @@ pub struct ReviewAnswer {
     pub decision: ReviewDecision,
     /// A replacement commit message, if the reviewer edited it.
     pub commit_message: Option<String>,
+    /// Files the reviewer rewrote by hand (index in [`ReviewRequest::files`], new content):
+    /// each lands as written, whole, in place of the Editor's version (when the decision lands
+    /// anything).
+    pub edited: Vec<(usize, String)>,
 }
 
 impl From<ReviewDecision> for ReviewAnswer {
@@ -109,6 +115,7 @@ impl From<ReviewDecision> for ReviewAnswer {
         ReviewAnswer {
             decision,
             commit_message: None,
+            edited: Vec::new(),
         }
     }
 }

@@ -394,6 +394,7 @@ impl<'a> Pipeline<'a> {
                     path: c.path.clone(),
                     created: c.before.is_none(),
                     hunks: hunks_of(c),
+                    after: c.after.clone(),
                 })
                 .collect();
 
@@ -409,10 +410,27 @@ impl<'a> Pipeline<'a> {
             });
             self.stop_if_interrupted()?;
             let own_message = answer.commit_message.as_deref();
+            let mut changes = outcome.changes;
+            let mut edited_files = BTreeSet::new();
+            for (file, content) in answer.edited {
+                if let Some(change) = changes.get_mut(file) {
+                    change.after = content;
+                    edited_files.insert(file);
+                }
+            }
             let (landing, leftovers) = match answer.decision {
-                ReviewDecision::Approve => (outcome.changes, Vec::new()),
-                ReviewDecision::Partial { accepted, rejected } => {
-                    let (landing, leftovers) = select_hunks(&outcome.changes, &accepted);
+                ReviewDecision::Approve => (changes, Vec::new()),
+                ReviewDecision::Partial {
+                    mut accepted,
+                    rejected,
+                } => {
+                    // A file rewritten by hand lands as written: all of it is accepted.
+                    for &file in &edited_files {
+                        for hunk in 0..hunks_of(&changes[file]).len() {
+                            accepted.insert(HunkId { file, hunk });
+                        }
+                    }
+                    let (landing, leftovers) = select_hunks(&changes, &accepted);
                     let leftovers = match rejected {
                         RejectedHunks::Discard => Vec::new(),
                         RejectedHunks::KeepUnstaged => leftovers,
