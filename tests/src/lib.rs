@@ -131,6 +131,22 @@ impl ScriptedServer {
     /// Starts the server; it lives until the test process ends. `delay` is waited before each
     /// reply (to interrupt a request in flight).
     pub fn start(replies: Vec<String>, delay: std::time::Duration) -> ScriptedServer {
+        Self::start_paced(
+            replies
+                .into_iter()
+                .map(|r| (r, std::time::Duration::ZERO))
+                .collect(),
+            delay,
+        )
+    }
+
+    /// Like [`start`](Self::start), each reply with its own pace: a non-zero pace streams the
+    /// reply in pieces of 4 characters, that long apart (a model generating), so a test can act
+    /// while text is still arriving.
+    pub fn start_paced(
+        replies: Vec<(String, std::time::Duration)>,
+        delay: std::time::Duration,
+    ) -> ScriptedServer {
         use std::io::{BufRead, BufReader, Read, Write};
         use std::sync::atomic::Ordering;
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
@@ -161,12 +177,41 @@ impl ScriptedServer {
                 let request: serde_json::Value =
                     serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
                 let n = counter.fetch_add(1, Ordering::SeqCst);
-                let reply = replies
+                let (reply, pace) = replies
                     .get(n)
                     .or(replies.last())
                     .cloned()
                     .unwrap_or_default();
                 std::thread::sleep(delay);
+                if request["stream"].as_bool() == Some(true) && !pace.is_zero() {
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n",
+                    );
+                    let chars: Vec<char> = reply.chars().collect();
+                    for piece in chars.chunks(4) {
+                        let text: String = piece.iter().collect();
+                        let chunk = serde_json::json!({
+                            "id": "x", "object": "chat.completion.chunk", "model": "scripted",
+                            "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": null}]
+                        });
+                        if stream
+                            .write_all(format!("data: {chunk}\n\n").as_bytes())
+                            .is_err()
+                            || stream.flush().is_err()
+                        {
+                            break;
+                        }
+                        std::thread::sleep(pace);
+                    }
+                    let last = serde_json::json!({
+                        "id": "x", "object": "chat.completion.chunk", "model": "scripted",
+                        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                        "usage": {"prompt_tokens": 100, "completion_tokens": 20},
+                    });
+                    let _ =
+                        stream.write_all(format!("data: {last}\n\ndata: [DONE]\n\n").as_bytes());
+                    continue;
+                }
                 let usage = serde_json::json!({"prompt_tokens": 100, "completion_tokens": 20});
                 let response = if request["stream"].as_bool() == Some(true) {
                     let chunk = serde_json::json!({

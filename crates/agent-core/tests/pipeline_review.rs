@@ -84,8 +84,15 @@ fn the_reviewer_sees_each_hunk_and_only_accepted_hunks_are_committed() {
 
     let committed = t.head_file("nums.py").unwrap();
     assert!(committed.contains("x2 = 200\n"), "{committed}");
-    assert!(committed.contains("x18 = 18\n"), "rejected hunk not committed");
-    assert_eq!(t.read("nums.py"), committed, "discarded: the tree is the commit");
+    assert!(
+        committed.contains("x18 = 18\n"),
+        "rejected hunk not committed"
+    );
+    assert_eq!(
+        t.read("nums.py"),
+        committed,
+        "discarded: the tree is the commit"
+    );
     assert!(dirty(&t).is_empty(), "{:?}", dirty(&t));
     assert!(report.diff.contains("+x2 = 200") && !report.diff.contains("x18 = 1800"));
     assert!(is_aidx_commit(t.head().message().unwrap()));
@@ -105,7 +112,10 @@ fn rejected_hunks_can_stay_unstaged_in_the_working_tree() {
     let committed = t.head_file("nums.py").unwrap();
     assert!(committed.contains("x2 = 200\n") && committed.contains("x18 = 18\n"));
     let tree = t.read("nums.py");
-    assert!(tree.contains("x2 = 200\n") && tree.contains("x18 = 1800\n"), "{tree}");
+    assert!(
+        tree.contains("x2 = 200\n") && tree.contains("x18 = 1800\n"),
+        "{tree}"
+    );
     assert_eq!(dirty(&t), vec!["nums.py".to_string()], "left unstaged");
     let index = t.repo.index().unwrap();
     let staged = index.get_path(std::path::Path::new("nums.py"), 0).unwrap();

@@ -19,8 +19,9 @@ use crate::context::GlobalArgs;
 struct Cli {
     #[command(flatten)]
     global: GlobalArgs,
+    /// Without a command, aidx opens interactive mode in the current repository.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -54,10 +55,10 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    if cli.command.may_run_the_engine() {
+    if cli.command.as_ref().is_none_or(Command::may_run_the_engine) {
         ensure_passive_openmp_when_busy();
     }
-    if cli.command.only_prints() {
+    if cli.command.as_ref().is_some_and(Command::only_prints) {
         restore_default_sigpipe();
     }
     context::init_tracing(cli.global.verbose);
@@ -144,7 +145,10 @@ fn restore_default_sigpipe() {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let global = cli.global;
-    match cli.command {
+    let Some(command) = cli.command else {
+        return commands::interactive::run(&global);
+    };
+    match command {
         Command::Config(args) => commands::config::run(args, &global),
         Command::Model(cmd) => commands::model::run(cmd, &global),
         Command::Chat(args) => commands::chat::run(args, &global),

@@ -7,36 +7,66 @@ use aidx_agent_core::adapters::embedded::EmbeddedEditor;
 use aidx_agent_core::adapters::research::RepoMapResearcher;
 use aidx_agent_core::config::Provider;
 use aidx_agent_core::pipeline::{Editor, Planner, Researcher};
+use aidx_editor_local::budget::Budget;
 
 use crate::context::Context;
 
 /// The Researcher: the repo map over `root`. A repo map that cannot start is reported and the
 /// run goes on without one.
 pub fn researcher(ctx: &Context, root: &Path) -> Option<Box<dyn Researcher>> {
-    match RepoMapResearcher::new(root, &ctx.config) {
-        Ok(r) => Some(Box::new(r)),
-        Err(e) => {
-            eprintln!("note: no repository map: {e}");
-            None
-        }
-    }
+    researcher_or_note(ctx, root)
+        .map_err(|note| eprintln!("note: {note}"))
+        .ok()
+}
+
+/// The Researcher, or the note that says why there is none (for callers that show notes their
+/// own way, such as interactive mode).
+pub fn researcher_or_note(ctx: &Context, root: &Path) -> Result<Box<dyn Researcher>, String> {
+    RepoMapResearcher::new(root, &ctx.config)
+        .map(|r| Box::new(r) as Box<dyn Researcher>)
+        .map_err(|e| format!("no repository map: {e}"))
 }
 
 /// The Planner: the configured cloud architect, or `None` (the local model plans when
 /// `fully-local` allows it). A configured architect that cannot be built (missing API key) is
 /// an error unless `fully-local` is on, in which case it is reported and the local model plans.
 pub fn planner(ctx: &Context, root: &Path) -> anyhow::Result<Option<Box<dyn Planner>>> {
+    let mut notes = Vec::new();
+    let planner = planner_with_notes(ctx, root, &mut notes);
+    for note in notes {
+        eprintln!("note: {note}");
+    }
+    planner
+}
+
+/// [`planner`], with its notes collected instead of printed.
+pub fn planner_with_notes(
+    ctx: &Context,
+    root: &Path,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<Option<Box<dyn Planner>>> {
     let Some(role) = &ctx.config.architect else {
         return Ok(None);
     };
     match CloudPlanner::new(role, &ctx.config, root) {
         Ok(p) => Ok(Some(Box::new(p))),
         Err(e) if ctx.config.fully_local => {
-            eprintln!("note: {e}; the local model plans instead (fully-local)");
+            notes.push(format!("{e}; the local model plans instead (fully-local)"));
             Ok(None)
         }
         Err(e) => Err(anyhow::anyhow!("{e}")),
     }
+}
+
+/// The Editor with, for an embedded model, the memory budget it was loaded under.
+pub fn editor_with_budget(ctx: &Context) -> anyhow::Result<(Box<dyn Editor>, Option<Budget>)> {
+    let role = &ctx.config.editor;
+    if role.provider == Provider::Embedded {
+        let editor = EmbeddedEditor::load(role, &ctx.config).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let budget = editor.model().budget().cloned();
+        return Ok((Box::new(editor), budget));
+    }
+    Ok((editor(ctx)?, None))
 }
 
 /// The Editor: the embedded model, or an OpenAI-compatible server.

@@ -14,8 +14,8 @@
 //! EOS id the same way and add it to the request's stop tokens, so generation ends when the
 //! grammar accepts.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
@@ -751,8 +751,8 @@ impl EmbeddedModel {
         let started = Instant::now();
         let streamed =
             std::panic::AssertUnwindSafe(self.stream(builder, cancel, on_text, &request.stop))
-            .catch_unwind()
-            .await;
+                .catch_unwind()
+                .await;
         let mut generation = match streamed {
             Ok(result) => result?,
             Err(payload) => {

@@ -289,6 +289,8 @@ pub struct App {
     /// The repository's files, for completion.
     pub repo_files: Vec<String>,
     cancel: Option<CancelToken>,
+    /// Foreground jobs queued or running (the worker runs them in order).
+    in_flight: usize,
     last_ctrl_c: Option<Instant>,
     transcript: Option<Transcript>,
     written: usize,
@@ -320,6 +322,7 @@ impl App {
             no_color: false,
             repo_files: Vec::new(),
             cancel: None,
+            in_flight: 0,
             last_ctrl_c: None,
             transcript: None,
             written: 0,
@@ -353,6 +356,7 @@ impl App {
     fn submit(&mut self, job: Job) -> Vec<Action> {
         let token = CancelToken::new();
         if job.is_foreground() {
+            self.in_flight += 1;
             self.busy = Some(Busy {
                 label: job.label(),
                 phase: None,
@@ -388,15 +392,23 @@ impl App {
                 foreground,
                 result,
             } => {
+                let cancelled = self.busy.as_ref().is_some_and(|b| b.cancelling);
                 if foreground {
-                    self.busy = None;
-                    self.cancel = None;
+                    self.in_flight = self.in_flight.saturating_sub(1);
+                    if self.in_flight == 0 {
+                        self.busy = None;
+                        self.cancel = None;
+                    }
                 }
                 if matches!(self.mode, Mode::Review(_)) {
                     self.mode = Mode::Chat;
                 }
                 match result {
                     Ok(output) => return self.on_output(output),
+                    // A cancel the user asked for is news, not an error.
+                    Err(e) if foreground && cancelled => {
+                        self.push(Who::System, format!("{label}: {}", e.0));
+                    }
                     Err(e) if foreground => {
                         let text = e.0;
                         self.push(Who::Error, format!("{label}: {text}"));
@@ -422,8 +434,7 @@ impl App {
             UiEvent::Text(speaker, text) => {
                 match self.entries.last_mut() {
                     Some(last)
-                        if self.open_stream == Some(speaker)
-                            && last.who == Who::Role(speaker) =>
+                        if self.open_stream == Some(speaker) && last.who == Who::Role(speaker) =>
                     {
                         last.text.push_str(&text)
                     }
@@ -678,7 +689,12 @@ impl App {
                     if feedback.trim().is_empty() {
                         review.stage = ReviewStage::Confirm;
                     } else {
-                        review.send(ReviewDecision::Revise { feedback: feedback.clone() }.into());
+                        review.send(
+                            ReviewDecision::Revise {
+                                feedback: feedback.clone(),
+                            }
+                            .into(),
+                        );
                         self.push(Who::User, format!("(review feedback) {feedback}"));
                         self.history.push(ChatMessage::user(feedback));
                         self.mode = Mode::Chat;
@@ -765,22 +781,21 @@ impl App {
                     Some(done) => self.set_input(done),
                     None => {
                         let word = self.input.rsplit(' ').next().unwrap_or("");
-                        let options: Vec<&str> = if self.input.starts_with('/')
-                            && !self.input.contains(' ')
-                        {
-                            COMMANDS
-                                .iter()
-                                .map(|(c, _)| *c)
-                                .filter(|c| c.starts_with(word))
-                                .collect()
-                        } else {
-                            self.repo_files
-                                .iter()
-                                .map(String::as_str)
-                                .filter(|f| !word.is_empty() && f.starts_with(word))
-                                .take(8)
-                                .collect()
-                        };
+                        let options: Vec<&str> =
+                            if self.input.starts_with('/') && !self.input.contains(' ') {
+                                COMMANDS
+                                    .iter()
+                                    .map(|(c, _)| *c)
+                                    .filter(|c| c.starts_with(word))
+                                    .collect()
+                            } else {
+                                self.repo_files
+                                    .iter()
+                                    .map(String::as_str)
+                                    .filter(|f| !word.is_empty() && f.starts_with(word))
+                                    .take(8)
+                                    .collect()
+                            };
                         if options.len() > 1 {
                             self.hint = Some(options.join("  "));
                         }
@@ -844,7 +859,12 @@ impl App {
                 | Command::Budget
                 | Command::Tokens
         );
-        if busy_needed && let Some(busy) = &self.busy {
+        // Loading the model is the only job a request may queue behind: the worker runs jobs in
+        // order, so the request starts as soon as the model is in.
+        if busy_needed
+            && let Some(busy) = &self.busy
+            && busy.label != Job::Prepare.label()
+        {
             self.push(
                 Who::Error,
                 format!(
@@ -1027,9 +1047,15 @@ impl App {
             ("Up/Down", "walk the input history"),
             ("PgUp/PgDn", "scroll the conversation"),
             ("Ctrl-C", "cancel the running step; twice to quit"),
-            ("review", "y accept · n reject · a accept rest of file · d reject rest"),
+            (
+                "review",
+                "y accept · n reject · a accept rest of file · d reject rest",
+            ),
             ("", "e edit the file in $EDITOR · q finish · j/k move"),
-            ("confirm", "Enter commit · u keep/discard rejected · m edit message"),
+            (
+                "confirm",
+                "Enter commit · u keep/discard rejected · m edit message",
+            ),
             ("", "f feedback to the Editor · r review again · q abort"),
         ] {
             lines.push((k.to_string(), h.to_string()));

@@ -6,9 +6,7 @@
 
 use std::path::PathBuf;
 
-use aidx_agent_core::pipeline::{
-    CancelToken, ChatMessage, Observer, Reviewer, RunReport,
-};
+use aidx_agent_core::pipeline::{CancelToken, ChatMessage, Observer, Reviewer, RunReport};
 use thiserror::Error;
 
 /// A failure shown in an error panel, in the words the non-interactive command would print.
@@ -78,9 +76,10 @@ pub struct TokenLine {
     pub tokens: usize,
 }
 
-/// The work interactive mode hands to the program; every method runs on the worker thread,
-/// may block, and reports progress through `observer`.
-pub trait Backend: Send {
+/// The work interactive mode hands to the program; every method runs on the worker thread
+/// (which also builds it, so roles need not be `Send`), may block, and reports progress through
+/// `observer`.
+pub trait Backend {
     /// Facts for the status bar (cheap: no model call).
     fn status(&mut self) -> SessionStatus;
 

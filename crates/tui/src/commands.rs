@@ -181,7 +181,10 @@ mod tests {
 
     #[test]
     fn plain_lines_are_requests_and_commands_parse() {
-        assert_eq!(parse("fix the bug").unwrap(), Command::Run("fix the bug".into()));
+        assert_eq!(
+            parse("fix the bug").unwrap(),
+            Command::Run("fix the bug".into())
+        );
         assert_eq!(
             parse("/add a.rs b.rs").unwrap(),
             Command::Add(vec!["a.rs".into(), "b.rs".into()])
@@ -200,7 +203,10 @@ mod tests {
         let files = vec!["src/lib.rs".to_string(), "src/main.rs".to_string()];
         assert_eq!(complete("/ad", &files).as_deref(), Some("/add "));
         assert_eq!(complete("/add src/", &files), None);
-        assert_eq!(complete("/add src/l", &files).as_deref(), Some("/add src/lib.rs "));
+        assert_eq!(
+            complete("/add src/l", &files).as_deref(),
+            Some("/add src/lib.rs ")
+        );
         assert_eq!(complete("/r", &files), None, "three commands share /r");
         assert_eq!(complete("/rea", &files).as_deref(), Some("/read-only "));
     }

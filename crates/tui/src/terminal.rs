@@ -42,11 +42,7 @@ pub struct Options {
 pub fn restore() {
     let _ = disable_raw_mode();
     let mut out = std::io::stdout();
-    let _ = execute!(
-        out,
-        LeaveAlternateScreen,
-        ratatui::crossterm::cursor::Show
-    );
+    let _ = execute!(out, LeaveAlternateScreen, ratatui::crossterm::cursor::Show);
     let _ = out.flush();
 }
 
@@ -67,7 +63,10 @@ fn setup() -> Result<Terminal<CrosstermBackend<Stdout>>, TuiError> {
 }
 
 /// Runs interactive mode until the user quits.
-pub fn run(backend: Box<dyn Backend>, options: Options) -> Result<(), TuiError> {
+pub fn run(
+    make_backend: impl FnOnce() -> Result<Box<dyn Backend>, crate::BackendError> + Send + 'static,
+    options: Options,
+) -> Result<(), TuiError> {
     let aidx_dir = options.repo_root.join(".aidx");
     let history = InputHistory::load(&aidx_dir.join("history"));
     let mut app = App::new(Default::default(), history);
@@ -76,7 +75,7 @@ pub fn run(backend: Box<dyn Backend>, options: Options) -> Result<(), TuiError> 
         Ok(t) => app = app.with_transcript(t),
         Err(e) => tracing::warn!(error = %e, "no transcript"),
     }
-    let worker = Worker::start(backend)?;
+    let worker = Worker::start(make_backend)?;
 
     // A panic anywhere restores the terminal before the message is printed.
     let previous = std::panic::take_hook();

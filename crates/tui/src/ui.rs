@@ -32,7 +32,10 @@ impl Theme {
     }
     fn who(&self, who: Who) -> (String, Style) {
         match who {
-            Who::User => ("you".into(), self.fg(Color::Cyan).add_modifier(Modifier::BOLD)),
+            Who::User => (
+                "you".into(),
+                self.fg(Color::Cyan).add_modifier(Modifier::BOLD),
+            ),
             Who::Role(s) => (
                 s.to_string(),
                 self.fg(match s {
@@ -44,7 +47,10 @@ impl Theme {
                 .add_modifier(Modifier::BOLD),
             ),
             Who::System => ("aidx".into(), self.fg(Color::DarkGray)),
-            Who::Error => ("error".into(), self.fg(Color::Red).add_modifier(Modifier::BOLD)),
+            Who::Error => (
+                "error".into(),
+                self.fg(Color::Red).add_modifier(Modifier::BOLD),
+            ),
         }
     }
     fn diff_line(&self, line: &str) -> Style {
@@ -301,7 +307,10 @@ fn draw_review(frame: &mut Frame<'_>, area: Rect, review: &ReviewState, theme: &
             let rejected = review.total() - review.accepted();
             let mut lines = vec![
                 Line::from(vec![
-                    Span::styled(format!("{} accepted", review.accepted()), theme.fg(Color::Green)),
+                    Span::styled(
+                        format!("{} accepted", review.accepted()),
+                        theme.fg(Color::Green),
+                    ),
                     Span::raw(", "),
                     Span::styled(format!("{rejected} rejected"), theme.fg(Color::Red)),
                     Span::raw(format!(" of {} hunk(s)", review.total())),
@@ -457,20 +466,25 @@ fn draw_status(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         activity
     };
     frame.render_widget(
-        Paragraph::new(Line::styled(
-            format!(" {activity}"),
-            theme.fg(Color::Cyan),
-        )),
+        Paragraph::new(Line::styled(format!(" {activity}"), theme.fg(Color::Cyan))),
         parts[0],
     );
     let limit = app.status.history_limit as f64;
     let used = app.history_tokens as f64;
-    let ratio = if limit > 0.0 { (used / limit).clamp(0.0, 1.0) } else { 0.0 };
+    let ratio = if limit > 0.0 {
+        (used / limit).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     frame.render_widget(
         LineGauge::default()
             .ratio(ratio)
             .label(format!("ctx {}/{}", short(used), short(limit)))
-            .filled_style(theme.fg(if ratio > 0.9 { Color::Red } else { Color::Green }))
+            .filled_style(theme.fg(if ratio > 0.9 {
+                Color::Red
+            } else {
+                Color::Green
+            }))
             .unfilled_style(theme.fg(Color::DarkGray)),
         parts[1],
     );
@@ -495,7 +509,10 @@ fn draw_status(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     } else {
         format!(" {}", app.status.branch)
     };
-    frame.render_widget(Paragraph::new(Line::styled(dirty, theme.fg(Color::Magenta))), parts[3]);
+    frame.render_widget(
+        Paragraph::new(Line::styled(dirty, theme.fg(Color::Magenta))),
+        parts[3],
+    );
 }
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {

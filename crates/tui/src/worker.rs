@@ -228,18 +228,27 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Starts the worker thread around `backend`.
-    pub fn start(mut backend: Box<dyn Backend>) -> std::io::Result<Self> {
+    /// Starts the worker thread; it builds its backend with `make` first. When that fails,
+    /// every job answers with the failure, so the session can still show it and quit.
+    pub fn start(
+        make: impl FnOnce() -> Result<Box<dyn Backend>, BackendError> + Send + 'static,
+    ) -> std::io::Result<Self> {
         let (job_tx, job_rx) = channel::<(Job, CancelToken)>();
         let (out_tx, out_rx) = channel::<FromWorker>();
         let thread = std::thread::Builder::new()
             .name("aidx-worker".into())
             .spawn(move || {
-                let _ = out_tx.send(FromWorker::Status(backend.status()));
+                let mut backend = make();
+                if let Ok(backend) = &mut backend {
+                    let _ = out_tx.send(FromWorker::Status(backend.status()));
+                }
                 while let Ok((job, cancel)) = job_rx.recv() {
                     let label = job.label();
                     let foreground = job.is_foreground();
-                    let result = execute(backend.as_mut(), job, &cancel, &out_tx);
+                    let result = match &mut backend {
+                        Ok(backend) => execute(backend.as_mut(), job, &cancel, &out_tx),
+                        Err(e) => Err(e.clone()),
+                    };
                     if out_tx
                         .send(FromWorker::Done {
                             label,
@@ -250,7 +259,9 @@ impl Worker {
                     {
                         break;
                     }
-                    let _ = out_tx.send(FromWorker::Status(backend.status()));
+                    if let Ok(backend) = &mut backend {
+                        let _ = out_tx.send(FromWorker::Status(backend.status()));
+                    }
                 }
             })?;
         Ok(Worker {

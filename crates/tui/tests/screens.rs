@@ -114,13 +114,22 @@ fn streaming_app() -> App {
     let actions = type_line(&mut app, "/add src/lib.rs");
     assert!(actions.is_empty());
     let actions = type_line(&mut app, "Add a parse_config function to src/lib.rs");
-    assert!(matches!(actions.as_slice(), [Action::Submit(Job::Run { .. }, _)]));
-    app.on_worker(FromWorker::Event(UiEvent::Phase(Phase::Research, "mapping".into())));
+    assert!(matches!(
+        actions.as_slice(),
+        [Action::Submit(Job::Run { .. }, _)]
+    ));
+    app.on_worker(FromWorker::Event(UiEvent::Phase(
+        Phase::Research,
+        "mapping".into(),
+    )));
     app.on_worker(FromWorker::Event(UiEvent::Text(
         Speaker::Researcher,
         "2 file(s) ranked, 3 reference(s): src/lib.rs, src/main.rs\n".into(),
     )));
-    app.on_worker(FromWorker::Event(UiEvent::Phase(Phase::Plan, "planning".into())));
+    app.on_worker(FromWorker::Event(UiEvent::Phase(
+        Phase::Plan,
+        "planning".into(),
+    )));
     for chunk in [
         "# Plan\n\n## Goal\n\nParse the config file ",
         "into a Config struct.\n\n## Steps\n\n1. Add `parse_config` ",
@@ -193,7 +202,15 @@ fn tiny_and_odd_sizes_never_panic() {
     let mut app = streaming_app();
     let (pending, _rx) = review();
     app.on_worker(FromWorker::Review(pending));
-    for (w, h) in [(1, 1), (10, 3), (20, 6), (45, 12), (80, 24), (300, 100), (81, 7)] {
+    for (w, h) in [
+        (1, 1),
+        (10, 3),
+        (20, 6),
+        (45, 12),
+        (80, 24),
+        (300, 100),
+        (81, 7),
+    ] {
         render(&app, w, h);
     }
 }

@@ -11,8 +11,8 @@ use aidx_repo_map::{Cl100kCounter, TokenCounter};
 
 use crate::config::{Config, Provider, RoleConfig};
 use crate::pipeline::{
-    CancelToken, ChatMessage, ChatRole, Completion, Editor, FinishReason, GenerateOptions, PlanDocument,
-    Planner, Research, RoleError,
+    CancelToken, ChatMessage, ChatRole, Completion, Editor, FinishReason, GenerateOptions,
+    PlanDocument, Planner, Research, RoleError,
 };
 
 /// Builds the client for a remote role; the API key is read from the variable the role names.
@@ -293,9 +293,12 @@ impl Editor for RemoteEditor {
         request.temperature = Some(options.temperature as f32);
         request.stop = options.stop.clone();
         let client = &self.client;
-        let response = stream_on(&self.runtime, &options.cancel, on_text, async |sink, token| {
-            client.chat(&request, sink, token).await
-        })
+        let response = stream_on(
+            &self.runtime,
+            &options.cancel,
+            on_text,
+            async |sink, token| client.chat(&request, sink, token).await,
+        )
         .map_err(|e| role_error("editor", e))?;
         Ok(Completion {
             text: response.text,

@@ -109,12 +109,11 @@ impl Editor for EmbeddedEditor {
             grammar: options.grammar.clone().map(Grammar::Lark),
         };
         // block_on polls on this thread, so the caller's callback streams as tokens arrive.
-        let result = self
-            .runtime
-            .block_on(
-                self.model
-                    .generate_cancellable(&request, Some(&options.cancel.flag()), on_text),
-            );
+        let result = self.runtime.block_on(self.model.generate_cancellable(
+            &request,
+            Some(&options.cancel.flag()),
+            on_text,
+        ));
         let generation = result.map_err(|e| RoleError::Failed {
             role: "editor".into(),
             reason: e.to_string(),

@@ -91,7 +91,11 @@ pub fn hunks_of(change: &FileChange) -> Vec<Hunk> {
 /// `start,len` as a unified diff writes it (1-based; an empty range names the line before).
 fn range_label(range: &Range<usize>) -> String {
     let len = range.end - range.start;
-    let start = if len == 0 { range.start } else { range.start + 1 };
+    let start = if len == 0 {
+        range.start
+    } else {
+        range.start + 1
+    };
     format!("{start},{len}")
 }
 

@@ -14,6 +14,7 @@ mod land;
 pub mod message;
 pub mod paths;
 mod repo;
+mod status;
 mod undo;
 mod write;
 
@@ -28,6 +29,7 @@ pub use message::{
 };
 pub use paths::PathError;
 pub use repo::EditRepo;
+pub use status::RepoStatus;
 pub use undo::{LastChange, Undone, is_aidx_commit};
 
 /// The git object id (re-exported so callers need no git2 dependency).

@@ -9,6 +9,7 @@
 //! - [`commit_intent`]: the commit message's type, scope, subject, notes and trailers, derived
 //!   deterministically from the request, the plan and the applied edits.
 
+mod ask;
 mod cancel;
 mod checks;
 mod commit;
@@ -25,6 +26,7 @@ mod roles;
 mod run;
 pub(crate) mod template;
 
+pub use ask::{ask, ask_messages};
 pub use cancel::CancelToken;
 pub use checks::{CheckReport, MAX_CHECK_OUTPUT_BYTES, run_checks};
 pub use commit::commit_staged;

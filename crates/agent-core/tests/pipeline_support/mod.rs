@@ -8,12 +8,12 @@ use std::path::PathBuf;
 
 use aidx_agent_core::config::{Config, Settings};
 use aidx_agent_core::gate::TokenCounter;
+use aidx_agent_core::pipeline::CancelToken;
 use aidx_agent_core::pipeline::{
     ChatMessage, Completion, Editor, FinishReason, GenerateOptions, PlanDocument, Planner,
     Research, Researcher, ReviewAnswer, ReviewDecision, ReviewFile, ReviewRequest, Reviewer,
     RoleError,
 };
-use aidx_agent_core::pipeline::CancelToken;
 
 /// Test-only token counter: one token per whitespace-separated word. Deterministic, not a
 /// model tokenizer.

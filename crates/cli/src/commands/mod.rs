@@ -6,6 +6,7 @@ pub mod chat;
 pub mod config;
 pub mod diff;
 pub mod doctor;
+pub mod interactive;
 pub mod map;
 pub mod model;
 pub mod model_quantize;

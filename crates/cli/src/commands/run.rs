@@ -212,7 +212,10 @@ impl Observer for Printer {
             }
             Event::Check { name, passed } => {
                 self.end_stream();
-                eprintln!("[validate] {name}: {}", if *passed { "passed" } else { "FAILED" });
+                eprintln!(
+                    "[validate] {name}: {}",
+                    if *passed { "passed" } else { "FAILED" }
+                );
             }
             // The report printed at the end lists prompts, attempts and failed blocks.
             Event::Prompt(_)
