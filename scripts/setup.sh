@@ -10,7 +10,8 @@
 # package stops the set-up in seconds, not after a 20-minute build.
 #
 # What it writes, and how to undo it:
-#   apt packages       cmake, make, g++, libclang-dev, python3-pip, only those missing (apt-get remove …)
+#   apt packages       cmake, make, g++, libclang-dev, python3-pip (and tmux for the tests), only
+#                      those missing (apt-get remove …)
 #   $CARGO_TARGET_DIR  the build (default ~/.cache/aidx/target; rm -rf it)
 #   ~/.cache/aidx/models     the model files (rm -rf it; `aidx model list` shows what is there)
 #   ~/.cache/aidx/llama.cpp  llama.cpp's sources, build and binaries for the tests (rm -rf it)
@@ -24,7 +25,11 @@ case "$for_what" in
 esac
 step() { printf 'setup: %s\n' "$*" >&2; }
 
-scripts/system-deps.sh
+if [[ "$for_what" == test ]]; then
+  AIDX_SYSTEM_DEPS_TESTS=1 scripts/system-deps.sh
+else
+  scripts/system-deps.sh
+fi
 
 # One build for both commands: `cargo build -p aidx-cli` compiles every dependency with the same
 # features as `cargo test --workspace` (crates/workspace-hack), so the tests reuse the demo's build.

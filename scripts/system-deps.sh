@@ -19,6 +19,7 @@
 #
 # Environment (the last three exist for the tests, which point them at a fake root):
 #   AIDX_SYSTEM_DEPS_NO_INSTALL=1  same as --check
+#   AIDX_SYSTEM_DEPS_TESTS=1       also tmux, which the interactive-mode tests drive
 #   AIDX_SYSROOT    look for tools and libraries under this folder instead of /
 #   AIDX_LDCONFIG   the command whose `-p` output is the loader cache (default: ldconfig)
 #   AIDX_APT_GET    the apt-get command (default: apt-get; "none" behaves as if apt were absent)
@@ -127,6 +128,10 @@ missing_packages() {
   tool_path make >/dev/null || need+=(make)
   tool_path c++ >/dev/null || tool_path g++ >/dev/null || tool_path clang++ >/dev/null || need+=(g++)
   find_libclang >/dev/null || need+=(libclang-dev)
+  # The interactive-mode tests drive the binary in a real terminal (setup.sh test sets this).
+  if [[ "${AIDX_SYSTEM_DEPS_TESTS:-0}" == 1 ]]; then
+    tool_path tmux >/dev/null || need+=(tmux)
+  fi
   if ! tool_path python3 >/dev/null; then
     need+=(python3 python3-pip)
   elif [[ -z "$root" ]] && ! python3 -m pip --version >/dev/null 2>&1; then

@@ -28,7 +28,7 @@ struct Tmux {
 impl Tmux {
     /// Starts `aidx` in `repo` at `width`×`height`, in a clean environment; after aidx exits the
     /// pane prints `AIDX-EXIT=<status>` and stays.
-    fn start(repo: &TempRepo, width: u16, height: u16, name: &str) -> Option<Tmux> {
+    fn start(root: &Path, home: &Path, width: u16, height: u16, name: &str) -> Option<Tmux> {
         if Command::new("tmux").arg("-V").output().is_err() {
             assert!(!require_real(), "tmux is missing and AIDX_REQUIRE_REAL=1");
             eprintln!("SKIPPED: tmux is not installed");
@@ -44,7 +44,7 @@ impl Tmux {
         let shell = format!(
             "env -i PATH='{}' HOME='{}' TERM=xterm-256color NO_COLOR=1 EDITOR=true AIDX_MODELS_DIR='{}' OMP_WAIT_POLICY=PASSIVE '{}'; echo AIDX-EXIT=$?; sleep 60",
             std::env::var("PATH").unwrap_or_default(),
-            repo.home.display(),
+            home.display(),
             models,
             aidx_bin().display()
         );
@@ -61,7 +61,7 @@ impl Tmux {
             ])
             .args(["-x", &width.to_string(), "-y", &height.to_string()])
             .arg("-c")
-            .arg(&repo.root)
+            .arg(root)
             .arg(shell)
             .status()
             .expect("run tmux");
@@ -94,6 +94,10 @@ impl Tmux {
     }
 
     fn wait_for(&self, what: &str, timeout: Duration) -> String {
+        self.wait_polling(what, timeout, Duration::from_millis(20))
+    }
+
+    fn wait_polling(&self, what: &str, timeout: Duration, every: Duration) -> String {
         let started = Instant::now();
         loop {
             let screen = self.screen();
@@ -103,7 +107,14 @@ impl Tmux {
             if started.elapsed() > timeout {
                 panic!("`{what}` did not appear within {timeout:?}; the screen:\n{screen}");
             }
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(every);
+        }
+    }
+
+    /// Saves the screen as `name.txt` under `AIDX_SCREENS_DIR`, when set (README's captures).
+    fn save(&self, name: &str) {
+        if let Ok(dir) = std::env::var("AIDX_SCREENS_DIR") {
+            std::fs::write(Path::new(&dir).join(format!("{name}.txt")), self.screen()).unwrap();
         }
     }
 
@@ -177,7 +188,7 @@ fn a_request_accepting_one_hunk_and_rejecting_another_commits_exactly_that_hunk(
         Duration::ZERO,
     );
     let repo = fixture(&server);
-    let Some(tmux) = Tmux::start(&repo, 120, 40, "hunks") else {
+    let Some(tmux) = Tmux::start(&repo.root, &repo.home, 120, 40, "hunks") else {
         return;
     };
     tmux.wait_for("Conversation", Duration::from_secs(20));
@@ -187,12 +198,14 @@ fn a_request_accepting_one_hunk_and_rejecting_another_commits_exactly_that_hunk(
 
     // While the plan streams: type a character, time until it is on the screen.
     tmux.wait_for("## Goal", Duration::from_secs(20));
+    tmux.save("streaming");
     let mut latencies = Vec::new();
     for c in ["q", "w", "e", "r", "t", "y", "u", "i", "o", "p"] {
         let marker = format!("ZZ{c}");
         let started = Instant::now();
         tmux.type_text(&marker);
-        tmux.wait_for(&marker, Duration::from_secs(5));
+        // Polled every millisecond: the figure is the screen's, not the poll's.
+        tmux.wait_polling(&marker, Duration::from_secs(5), Duration::from_millis(1));
         latencies.push(started.elapsed().as_secs_f64() * 1000.0);
         tmux.keys(&["C-u"]);
         std::thread::sleep(Duration::from_millis(30));
@@ -210,12 +223,15 @@ fn a_request_accepting_one_hunk_and_rejecting_another_commits_exactly_that_hunk(
     }
 
     tmux.wait_for("Review 1/2", Duration::from_secs(30));
+    tmux.save("review");
     tmux.keys(&["y"]);
     tmux.wait_for("Review 2/2", Duration::from_secs(5));
     tmux.keys(&["n"]);
     tmux.wait_for("Commit?", Duration::from_secs(5));
+    tmux.save("confirm");
     tmux.keys(&["Enter"]);
     tmux.wait_for("committed ", Duration::from_secs(20));
+    tmux.save("committed");
 
     let committed = git(&repo.root, &["show", "HEAD:nums.py"]);
     assert!(committed.contains("x2 = 200\n"), "{committed}");
@@ -253,7 +269,7 @@ fn ctrl_c_during_generation_then_undo_then_quit() {
     );
     let repo = fixture(&server);
     let before = git(&repo.root, &["rev-parse", "HEAD"]);
-    let Some(tmux) = Tmux::start(&repo, 100, 30, "ctrlc") else {
+    let Some(tmux) = Tmux::start(&repo.root, &repo.home, 100, 30, "ctrlc") else {
         return;
     };
     tmux.wait_for("Conversation", Duration::from_secs(20));
@@ -301,6 +317,18 @@ fn ctrl_c_during_generation_then_undo_then_quit() {
 }
 
 #[test]
+fn outside_a_repository_interactive_mode_says_why_it_does_not_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let Some(tmux) = Tmux::start(dir.path(), home.path(), 100, 30, "outside") else {
+        return;
+    };
+    let screen = tmux.wait_for("AIDX-EXIT=1", Duration::from_secs(20));
+    assert!(screen.contains("git init"), "{screen}");
+    assert!(!tmux.alternate_screen());
+}
+
+#[test]
 fn without_a_terminal_interactive_mode_says_what_to_do() {
     let repo = TempRepo::with_files(&[("a.txt", "a\n")]);
     let out = repo.run(&[]);
@@ -332,7 +360,7 @@ fn a_conversation_with_the_embedded_model_streams_and_moves_the_gauges() {
         "editor: { max-tokens: 48, context: 2048 }\n",
     )
     .unwrap();
-    let Some(tmux) = Tmux::start(&repo, 120, 40, "smollm2") else {
+    let Some(tmux) = Tmux::start(&repo.root, &repo.home, 120, 40, "smollm2") else {
         return;
     };
     tmux.wait_for("Conversation", Duration::from_secs(20));

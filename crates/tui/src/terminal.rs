@@ -68,6 +68,15 @@ pub fn run(
     options: Options,
 ) -> Result<(), TuiError> {
     let aidx_dir = options.repo_root.join(".aidx");
+    // The folder is aidx's own (history, transcript, log): keep it out of `git status`.
+    let ignore = aidx_dir.join(".gitignore");
+    if !ignore.exists() {
+        let _ = std::fs::create_dir_all(&aidx_dir);
+        let _ = std::fs::write(
+            &ignore,
+            "# aidx's session files (history, transcript, log)\n*\n",
+        );
+    }
     let history = InputHistory::load(&aidx_dir.join("history"));
     let mut app = App::new(Default::default(), history);
     app.no_color = options.no_color;

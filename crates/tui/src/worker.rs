@@ -8,7 +8,6 @@
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 
-use aidx_agent_core::git::Hunk;
 use aidx_agent_core::pipeline::{
     CancelToken, ChatMessage, Event, Observer, Phase, ReviewAnswer, ReviewDecision, ReviewFile,
     ReviewRequest, Reviewer, RunReport, Speaker,
@@ -386,9 +385,4 @@ fn execute(
         Job::Count(text) => Ok(Output::Count(backend.count_tokens(&text))),
         Job::ListFiles => Ok(Output::Files(backend.repo_files())),
     }
-}
-
-/// Hunk lines for display: the header, then the body.
-pub fn hunk_text(hunk: &Hunk) -> String {
-    format!("{}\n{}", hunk.header, hunk.body)
 }

@@ -458,7 +458,7 @@ impl Backend for CliBackend {
         let counter = EditorTokens(&*editor);
         let mut lines = vec![TokenLine {
             part: "Editor system prompt".into(),
-            tokens: counter.count_tokens(&editor_system_prompt(format)),
+            tokens: counter.count_tokens(editor_system_prompt(format)),
         }];
         for path in &paths {
             let tokens = match repo.read_for_edit(path) {
