@@ -19,7 +19,8 @@ echo "== aidx map"
 "$aidx" map --tokens 256 --stats
 echo "== aidx run (fully local: SmolLM2 plans and edits. The grammar makes its edit well-formed and"
 echo "   its SEARCH real lines of calc.py, but a 135M model's change is rarely the right one: when it"
-echo "   would leave calc.py unparseable, the syntax check sends it back and, failing that, lands nothing)"
+echo "   would leave calc.py unparseable, or delete or duplicate a definition, the syntax check and the"
+echo "   verifier's rules send it back and, failing that, land nothing)"
 "$aidx" run -m "Add a function mul(a, b) that returns a * b to calc.py" --file calc.py --yes || echo "(the run ended without a commit: see the report above)"
 git --no-pager log --oneline | head -3
 if git rev-parse -q --verify HEAD~1 >/dev/null; then

@@ -10,3 +10,4 @@ pub mod edit;
 pub mod gate;
 pub mod git;
 pub mod pipeline;
+pub mod verify;

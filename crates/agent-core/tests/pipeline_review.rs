@@ -341,3 +341,100 @@ fn a_file_rewritten_at_review_lands_as_written() {
     assert_eq!(t.head_file("nums.py").unwrap(), by_hand);
     assert_eq!(t.read("nums.py"), by_hand);
 }
+
+#[test]
+fn the_conversation_reaches_the_planner_under_the_gate_and_never_the_editor() {
+    let t = TestRepo::with_files(&[("nums.py", &lines())]);
+    let repo = EditRepo::discover(t.root()).unwrap();
+    let mut config = default_config();
+    // Word-counted: each message below is 5 words plus the template overhead.
+    config.max_chat_history_tokens = 30;
+    let mut editor = ScriptedEditor::new(&[REPLY]);
+    let mut reviewer = RecordingReviewer::approving();
+    let mut planner = ScriptedPlanner::plan(PLAN);
+    let conversation = vec![
+        ChatMessage::user("OLDEST what about x1 then"),
+        ChatMessage::assistant("x1 stays as it is"),
+        ChatMessage::user("NEWER please renumber x2 instead"),
+        ChatMessage::assistant("NEWEST-ANSWER noted for the plan"),
+    ];
+    let report = Pipeline::new(&repo, &config, &mut editor, &mut reviewer)
+        .with_planner(&mut planner)
+        .with_options(RunOptions {
+            conversation,
+            ..options()
+        })
+        .run("Renumber x2 and x18", &[])
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Committed, "{report:#?}");
+    let seen = &planner.requests[0];
+    assert!(seen.starts_with("Renumber x2 and x18"), "{seen}");
+    assert!(seen.contains("NEWEST-ANSWER"), "{seen}");
+    assert!(!seen.contains("OLDEST"), "trimmed oldest first: {seen}");
+    assert!(report.warnings.iter().any(|w| w.contains("trimmed")));
+    for message in &editor.received[0] {
+        assert!(!message.content.contains("NEWEST-ANSWER"), "hard reset");
+    }
+    let message = t.head().message().unwrap().to_string();
+    assert!(
+        message.starts_with("feat"),
+        "the commit is named from the request: {message}"
+    );
+    assert!(!message.contains("NEWEST"), "{message}");
+}
+
+const CALC: &str = "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n";
+const CALC_PLAN: &str = "# Plan\n\n## Goal\n\nAdd mul.\n\n## Steps\n\n1. After sub in calc.py, add mul(a, b).\n\n## Files\n\n- `calc.py` — add mul\n";
+/// What SmolLM2 once committed in the demo: `add` deleted, `mul` defined twice.
+const BROKEN: &str = "calc.py\n<<<<<<< SEARCH\ndef add(a, b):\n    return a + b\n=======\ndef mul(a, b):\n    return a * b\n\n\ndef mul(a, b):\n    return a * b\n>>>>>>> REPLACE\n";
+const FIXED: &str = "calc.py\n<<<<<<< SEARCH\ndef sub(a, b):\n    return a - b\n=======\ndef sub(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n>>>>>>> REPLACE\n";
+
+fn run_calc(
+    editor: &mut ScriptedEditor,
+    max_reflections: u32,
+) -> (TestRepo, aidx_agent_core::pipeline::RunReport) {
+    let t = TestRepo::with_files(&[("calc.py", CALC)]);
+    let repo = EditRepo::discover(t.root()).unwrap();
+    let mut config = default_config();
+    config.max_reflections = max_reflections;
+    let mut reviewer = RecordingReviewer::approving();
+    let mut planner = ScriptedPlanner::plan(CALC_PLAN);
+    let report = Pipeline::new(&repo, &config, editor, &mut reviewer)
+        .with_planner(&mut planner)
+        .with_options(options())
+        .run("Add mul", &[])
+        .unwrap();
+    (t, report)
+}
+
+#[test]
+fn the_verifier_rules_send_a_deleted_and_duplicated_definition_back() {
+    let mut editor = ScriptedEditor::new(&[BROKEN, FIXED]);
+    let (t, report) = run_calc(&mut editor, 3);
+    assert_eq!(report.status, RunStatus::Committed, "{report:#?}");
+    let rules: Vec<_> = report.verifier.iter().map(|f| f.rule).collect();
+    assert_eq!(
+        rules,
+        vec![
+            aidx_agent_core::verify::Rule::DeletedDefinition,
+            aidx_agent_core::verify::Rule::DuplicateDefinition
+        ]
+    );
+    let again = editor.received[1].last().unwrap();
+    assert!(again.content.contains("deletes `add`"), "{}", again.content);
+    let committed = t.head_file("calc.py").unwrap();
+    assert!(committed.contains("def add(a, b)") && committed.matches("def mul").count() == 1);
+}
+
+#[test]
+fn when_the_rules_keep_failing_nothing_is_written() {
+    let mut editor = ScriptedEditor::repeating(BROKEN, 5);
+    let (t, report) = run_calc(&mut editor, 1);
+    assert_eq!(report.status, RunStatus::EditFailed);
+    assert!(
+        report.edit_error.as_deref().unwrap().contains("verifier"),
+        "{report:#?}"
+    );
+    assert_eq!(editor.received.len(), 2, "one reflection, then stop");
+    assert_eq!(t.read("calc.py"), CALC);
+}

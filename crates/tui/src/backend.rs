@@ -87,8 +87,8 @@ pub trait Backend {
     fn prepare(&mut self, observer: &mut dyn Observer) -> Result<(), BackendError>;
 
     /// The pipeline on `request` (`aidx run`): research, plan, edit, review through
-    /// `reviewer`, validate, commit. `history` is the conversation so far, already held under
-    /// the gate; a backend may give it to the Architect, never to the Editor.
+    /// `reviewer`, validate, commit. `history` is the conversation so far: the planner sees it
+    /// under `max-chat-history-tokens`, the Editor never does.
     fn run(
         &mut self,
         request: &str,

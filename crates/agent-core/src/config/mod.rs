@@ -237,6 +237,11 @@ impl Settings {
             ),
             max_reflections: self.count("max-reflections").unwrap_or(3) as u32,
             syntax_check: self.flag("syntax-check").unwrap_or(true),
+            verify: crate::verify::RuleSet {
+                deleted_definitions: self.flag("verify.deleted-definitions").unwrap_or(true),
+                duplicate_definitions: self.flag("verify.duplicate-definitions").unwrap_or(true),
+                signature_changes: self.flag("verify.signature-changes").unwrap_or(true),
+            },
             fully_local: self.flag("fully-local").unwrap_or(true),
             auto_commits: self.flag("git.auto-commits").unwrap_or(true),
             dirty_commits: self.flag("git.dirty-commits").unwrap_or(true),
@@ -346,6 +351,8 @@ pub struct Config {
     pub max_reflections: u32,
     /// Send edits that add syntax errors back to the Editor.
     pub syntax_check: bool,
+    /// The deterministic verifier rules (`verify.*`).
+    pub verify: crate::verify::RuleSet,
     /// Let the local model plan when no architect is available.
     pub fully_local: bool,
     /// Commit applied edits.

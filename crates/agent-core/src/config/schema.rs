@@ -179,6 +179,24 @@ pub const KEYS: &[KeySpec] = &[
         doc: "send an edit back to the Editor when it adds tree-sitter syntax errors to a file (C/C++: report only; false: land it and let lint-cmd judge)",
     },
     KeySpec {
+        path: "verify.deleted-definitions",
+        kind: Kind::Bool,
+        default: Some("true"),
+        doc: "send an edit back to the Editor when it deletes a definition plan.md does not name (tree-sitter tags, no model)",
+    },
+    KeySpec {
+        path: "verify.duplicate-definitions",
+        kind: Kind::Bool,
+        default: Some("true"),
+        doc: "send an edit back when it defines a name more times than the file did (methods excluded)",
+    },
+    KeySpec {
+        path: "verify.signature-changes",
+        kind: Kind::Bool,
+        default: Some("true"),
+        doc: "send an edit back when it changes a public definition's signature that plan.md does not name",
+    },
+    KeySpec {
         path: "fully-local",
         kind: Kind::Bool,
         default: Some("true"),

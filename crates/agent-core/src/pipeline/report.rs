@@ -122,6 +122,9 @@ pub struct RunReport {
     pub failures: Vec<FailedBlock>,
     /// Why the edit failed when no block could be read (status `edit_failed`).
     pub edit_error: Option<String>,
+    /// What the verifier's rules found, every round (an edit sent back shows here even when a
+    /// later one passed).
+    pub verifier: Vec<crate::verify::Finding>,
     /// The unified diff (previewed, reviewed and landed).
     pub diff: String,
     /// The changed files.
@@ -155,6 +158,7 @@ impl RunReport {
             attempts: Vec::new(),
             failures: Vec::new(),
             edit_error: None,
+            verifier: Vec::new(),
             diff: String::new(),
             files: Vec::new(),
             checks: Vec::new(),

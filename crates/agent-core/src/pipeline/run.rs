@@ -9,7 +9,8 @@ use crate::edit::{
     search_replace_grammar_for_files,
 };
 use crate::gate::{
-    EditorBudget, EditorTokens, HistoryGate, MESSAGE_OVERHEAD_TOKENS, fit_editor_prompt,
+    ChatHistory, EditorBudget, EditorTokens, GateError, HistoryGate, MESSAGE_OVERHEAD_TOKENS,
+    PlannerTokens, TokenCounter, fit_editor_prompt,
 };
 use crate::git::{
     CommitIntent, CommitMessage, EditRepo, GitError, InterruptGuard, LandOptions, Landed,
@@ -31,9 +32,12 @@ use super::review::{
     Reviewer, Silent, Speaker,
 };
 use super::roles::{
-    ChatMessage, Editor, GenerateOptions, Planner, Research, Researcher, RoleError,
+    ChatMessage, ChatRole, Editor, GenerateOptions, Planner, Research, Researcher, RoleError,
 };
 use super::template::fill;
+
+/// The request with the earlier conversation, for the planner.
+const PLAN_CONVERSATION: &str = include_str!("../../prompts/plan_conversation.md");
 
 /// The reviewer's feedback, sent to the Editor as a reflection.
 const REVIEW_FEEDBACK: &str = include_str!("../../prompts/reflection_review.md");
@@ -54,6 +58,10 @@ pub struct RunOptions {
     /// Bounds of the per-request SEARCH/REPLACE grammar sent to Editors that support
     /// constrained decoding (paths are always limited to the files in play).
     pub grammar_limits: GrammarLimits,
+    /// The conversation before this request (interactive mode). The planner sees it, held
+    /// under `max-chat-history-tokens` in its own tokens (oldest dropped first); the Editor
+    /// never does (the hard reset).
+    pub conversation: Vec<ChatMessage>,
 }
 
 impl Default for RunOptions {
@@ -64,6 +72,7 @@ impl Default for RunOptions {
             run_id: None,
             local_plan_max_tokens: 1024,
             grammar_limits: GrammarLimits::default(),
+            conversation: Vec::new(),
         }
     }
 }
@@ -287,10 +296,19 @@ impl<'a> Pipeline<'a> {
         research: &Research,
         report: &mut RunReport,
     ) -> Result<PlanDocument, PipelineError> {
-        let input_text = format!("{request}\n{}", research.map);
         let cancel = self.options.cancel.clone();
+        let original = request;
         let reason = match self.planner.as_deref_mut() {
             Some(planner) => {
+                let request = &with_conversation(
+                    original,
+                    &self.options.conversation,
+                    &PlannerTokens(&*planner),
+                    self.config,
+                    &mut *self.observer,
+                    report,
+                )?;
+                let input_text = format!("{request}\n{}", research.map);
                 let count = PromptCount {
                     role: planner.name().to_string(),
                     purpose: "plan (request and repository map)".into(),
@@ -332,6 +350,14 @@ impl<'a> Pipeline<'a> {
             phase: Phase::Plan,
             detail: "the local model is planning",
         });
+        let request = &with_conversation(
+            original,
+            &self.options.conversation,
+            &EditorTokens(&*self.editor),
+            self.config,
+            &mut *self.observer,
+            report,
+        )?;
         let observer = &mut *self.observer;
         let mut local = LocalPlanner::new(&mut *self.editor, self.options.local_plan_max_tokens);
         let plan = local.plan(request, research, &cancel, &mut |t| {
@@ -371,10 +397,43 @@ impl<'a> Pipeline<'a> {
         };
         let prepared = self.hard_reset(request, plan, chat_files, &mut report)?;
         let mut seed: Vec<ChatMessage> = Vec::new();
-        for round in 1.. {
+        // Rounds sent back to the Editor by the verifier's rules or the reviewer, together held
+        // to `max-reflections`.
+        let mut revisions = 0u32;
+        let mut round = 0u32;
+        loop {
             let Some((outcome, reply)) = self.edit(&prepared, seed, &mut report)? else {
                 return Ok(report);
             };
+            let findings =
+                crate::verify::check(&outcome.changes, &plan.markdown, self.config.verify);
+            if !findings.is_empty() {
+                for finding in &findings {
+                    let text = format!("verifier: {}: {}", finding.path, finding.message);
+                    self.emit(Event::Notice(&text));
+                }
+                report.verifier.extend(findings.iter().cloned());
+                if revisions >= self.config.max_reflections {
+                    report.status = RunStatus::EditFailed;
+                    report.edit_error = Some(format!(
+                        "the verifier's rules still fail after {} attempt(s), so nothing was written: {}. Ask for a smaller change, name the definitions in the request, or switch the rule off (verify.* in .aidx.yml)",
+                        revisions + 1,
+                        findings
+                            .iter()
+                            .map(|f| format!("{}: {}", f.path, f.message))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ));
+                    return Ok(report);
+                }
+                revisions += 1;
+                seed = vec![
+                    ChatMessage::assistant(reply),
+                    ChatMessage::user(crate::verify::reflection(&findings)),
+                ];
+                continue;
+            }
+            round += 1;
             let intent = commit_intent(
                 request,
                 plan,
@@ -459,7 +518,7 @@ impl<'a> Pipeline<'a> {
                     return Ok(report);
                 }
                 ReviewDecision::Revise { feedback } => {
-                    if round > self.config.max_reflections {
+                    if revisions >= self.config.max_reflections {
                         report.status = RunStatus::Rejected;
                         report.rejection = Some(format!(
                             "changes were asked for {round} time(s), more than max-reflections ({}) allows: {feedback}",
@@ -467,6 +526,7 @@ impl<'a> Pipeline<'a> {
                         ));
                         return Ok(report);
                     }
+                    revisions += 1;
                     let text = fill(REVIEW_FEEDBACK, &[("feedback", feedback.trim())]);
                     seed = vec![
                         ChatMessage::assistant(reply),
@@ -485,7 +545,6 @@ impl<'a> Pipeline<'a> {
             self.keep_unstaged(&leftovers, &mut report)?;
             return Ok(report);
         }
-        unreachable!("the review loop returns")
     }
 
     /// The hard reset: the Editor's prompt from the plan, the current files and the request,
@@ -774,6 +833,70 @@ struct PreparedEdit {
     available: Option<usize>,
     files_in_play: Vec<String>,
     options: GenerateOptions,
+}
+
+/// `request` followed by the conversation before it, held under the history gate in `counter`'s
+/// tokens; the request alone when there is no conversation.
+fn with_conversation(
+    request: &str,
+    conversation: &[ChatMessage],
+    counter: &dyn TokenCounter,
+    config: &Config,
+    observer: &mut dyn Observer,
+    report: &mut RunReport,
+) -> Result<String, PipelineError> {
+    if conversation.is_empty() {
+        return Ok(request.to_string());
+    }
+    let mut history = ChatHistory::new();
+    for message in conversation {
+        history.push(message.clone());
+    }
+    let gate = HistoryGate::from_config(config);
+    let fitted = history.fit(&gate, counter, None);
+    let fitted = match fitted {
+        Ok(fitted) => fitted,
+        // Even the newest earlier message is over the gate: plan from the request alone.
+        Err(GateError::MessageOverGate { .. }) => {
+            let text = "the conversation is over max-chat-history-tokens; the planner sees the request alone";
+            observer.event(&Event::Notice(text));
+            report.warnings.push(text.into());
+            return Ok(request.to_string());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if fitted.dropped > 0 {
+        observer.event(&Event::GateTrimmed {
+            messages: fitted.dropped,
+            limit: gate.max_tokens,
+            summarized: false,
+        });
+        report.warnings.push(format!(
+            "{} earlier conversation message(s) trimmed to stay under {} tokens",
+            fitted.dropped, gate.max_tokens
+        ));
+    }
+    let conversation: String = history
+        .messages()
+        .iter()
+        .map(|m| {
+            let who = match m.role {
+                ChatRole::User => "user",
+                ChatRole::Assistant => "aidx",
+                ChatRole::System => "system",
+            };
+            format!("{who}: {}\n", m.content.trim())
+        })
+        .collect();
+    Ok(fill(
+        PLAN_CONVERSATION,
+        &[
+            ("request", request),
+            ("conversation", conversation.trim_end()),
+        ],
+    )
+    .trim_end()
+    .to_string())
 }
 
 /// Splits `changes` by the accepted hunks: what lands (files with at least one accepted hunk,

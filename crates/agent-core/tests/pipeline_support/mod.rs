@@ -109,6 +109,8 @@ pub struct ScriptedPlanner {
     pub result: Result<String, RoleError>,
     pub streamed: String,
     pub calls: usize,
+    /// The requests it was given, in order.
+    pub requests: Vec<String>,
 }
 
 impl ScriptedPlanner {
@@ -117,6 +119,7 @@ impl ScriptedPlanner {
             result: Ok(markdown.to_string()),
             streamed: "ARCHITECT-PRIVATE-REASONING: I considered three designs.".into(),
             calls: 0,
+            requests: Vec::new(),
         }
     }
 
@@ -128,6 +131,7 @@ impl ScriptedPlanner {
             }),
             streamed: String::new(),
             calls: 0,
+            requests: Vec::new(),
         }
     }
 }
@@ -139,12 +143,13 @@ impl Planner for ScriptedPlanner {
 
     fn plan(
         &mut self,
-        _request: &str,
+        request: &str,
         _research: &Research,
         _cancel: &CancelToken,
         on_text: &mut dyn FnMut(&str),
     ) -> Result<PlanDocument, RoleError> {
         self.calls += 1;
+        self.requests.push(request.to_string());
         on_text(&self.streamed);
         self.result
             .clone()

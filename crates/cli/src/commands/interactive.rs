@@ -266,7 +266,7 @@ impl Backend for CliBackend {
         &mut self,
         request: &str,
         files: &ChatFiles,
-        _history: &[ChatMessage],
+        history: &[ChatMessage],
         observer: &mut dyn Observer,
         reviewer: &mut dyn Reviewer,
         cancel: &CancelToken,
@@ -277,6 +277,7 @@ impl Backend for CliBackend {
             .ok_or_else(|| BackendError::new("the Editor is not loaded"))?;
         let options = RunOptions {
             cancel: cancel.clone(),
+            conversation: history.to_vec(),
             ..Default::default()
         };
         let mut pipeline = Pipeline::new(&self.repo, &self.ctx.config, editor, reviewer)
