@@ -438,3 +438,69 @@ fn when_the_rules_keep_failing_nothing_is_written() {
     assert_eq!(editor.received.len(), 2, "one reflection, then stop");
     assert_eq!(t.read("calc.py"), CALC);
 }
+
+/// A test-cmd that passes only when calc.py defines mul returning a product.
+const CALC_TEST: &str =
+    "grep -q 'return a \\* b' calc.py || { echo 'FAIL: test_mul: mul(2, 3) != 6'; exit 1; }";
+const WRONG_MUL: &str = "calc.py\n<<<<<<< SEARCH\ndef sub(a, b):\n    return a - b\n=======\ndef sub(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a + b\n>>>>>>> REPLACE\n";
+
+fn run_checked(
+    editor: &mut ScriptedEditor,
+    max_reflections: u32,
+) -> (TestRepo, aidx_agent_core::pipeline::RunReport) {
+    let t = TestRepo::with_files(&[("calc.py", CALC)]);
+    let repo = EditRepo::discover(t.root()).unwrap();
+    let mut config = default_config();
+    config.max_reflections = max_reflections;
+    config.test_cmd = Some(CALC_TEST.into());
+    let mut reviewer = RecordingReviewer::approving();
+    let mut planner = ScriptedPlanner::plan(CALC_PLAN);
+    let report = Pipeline::new(&repo, &config, editor, &mut reviewer)
+        .with_planner(&mut planner)
+        .with_options(options())
+        .run("Add mul", &[])
+        .unwrap();
+    (t, report)
+}
+
+#[test]
+fn a_failing_test_goes_back_to_the_editor_and_the_fix_is_committed() {
+    let mut editor = ScriptedEditor::new(&[WRONG_MUL, FIXED]);
+    let (t, report) = run_checked(&mut editor, 2);
+    assert_eq!(report.status, RunStatus::Committed, "{report:#?}");
+    let again = editor.received[1].last().unwrap();
+    assert!(
+        again.content.contains("FAIL: test_mul"),
+        "{}",
+        again.content
+    );
+    assert!(again.content.contains("taken back"), "{}", again.content);
+    // The second attempt edited the original file: the wrong mul never reached a commit.
+    let committed = t.head_file("calc.py").unwrap();
+    assert!(committed.contains("return a * b") && !committed.contains("return a + b\n\n\ndef mul"));
+    assert_eq!(
+        t.commit_count(),
+        2,
+        "one aidx commit on top of the fixture's"
+    );
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("test failed (attempt 1)"))
+    );
+}
+
+#[test]
+fn after_the_last_attempt_a_failing_test_leaves_the_edit_staged() {
+    let mut editor = ScriptedEditor::repeating(WRONG_MUL, 4);
+    let (t, report) = run_checked(&mut editor, 1);
+    assert_eq!(report.status, RunStatus::ChecksFailed, "{report:#?}");
+    assert_eq!(editor.received.len(), 2, "one retry, then stop");
+    assert!(report.checks[0].output.contains("FAIL: test_mul"));
+    assert_eq!(t.commit_count(), 1, "nothing committed");
+    assert!(
+        t.read("calc.py").contains("return a + b\n"),
+        "staged in the tree"
+    );
+}

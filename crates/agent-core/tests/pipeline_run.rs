@@ -356,6 +356,8 @@ fn a_failing_check_leaves_the_edit_staged_but_uncommitted() {
     let mut config = default_config();
     config.lint_cmd = Some("grep -q 'name' src/greet.py".into());
     config.test_cmd = Some("echo 'FAILED test_greet'; exit 3".into());
+    // No second try: the failure stops the run (the retry loop is in pipeline_review.rs).
+    config.auto_test = false;
     let mut editor = ScriptedEditor::new(&[GOOD_REPLY]);
     let mut reviewer = AutoApprove;
     let mut planner = ScriptedPlanner::plan(PLAN);

@@ -243,6 +243,8 @@ impl Settings {
                 signature_changes: self.flag("verify.signature-changes").unwrap_or(true),
             },
             fully_local: self.flag("fully-local").unwrap_or(true),
+            auto_lint: self.flag("auto-lint").unwrap_or(true),
+            auto_test: self.flag("auto-test").unwrap_or(true),
             auto_commits: self.flag("git.auto-commits").unwrap_or(true),
             dirty_commits: self.flag("git.dirty-commits").unwrap_or(true),
             lint_cmd: self.text("lint-cmd"),
@@ -351,6 +353,10 @@ pub struct Config {
     pub max_reflections: u32,
     /// Send edits that add syntax errors back to the Editor.
     pub syntax_check: bool,
+    /// Send lint failures back to the Editor.
+    pub auto_lint: bool,
+    /// Send test failures back to the Editor.
+    pub auto_test: bool,
     /// The deterministic verifier rules (`verify.*`).
     pub verify: crate::verify::RuleSet,
     /// Let the local model plan when no architect is available.

@@ -197,6 +197,18 @@ pub const KEYS: &[KeySpec] = &[
         doc: "send an edit back when it changes a public definition's signature that plan.md does not name",
     },
     KeySpec {
+        path: "auto-lint",
+        kind: Kind::Bool,
+        default: Some("true"),
+        doc: "when lint-cmd fails, take the edits back and send the output to the Editor (within max-reflections)",
+    },
+    KeySpec {
+        path: "auto-test",
+        kind: Kind::Bool,
+        default: Some("true"),
+        doc: "when test-cmd fails, take the edits back and send the output to the Editor (within max-reflections)",
+    },
+    KeySpec {
         path: "fully-local",
         kind: Kind::Bool,
         default: Some("true"),

@@ -196,6 +196,50 @@ impl EditRepo {
         })
     }
 
+    /// Takes back landed but uncommitted `changes` (checks failed and the Editor gets another
+    /// try): each file gets its `before` content again (removed when it was created), written
+    /// atomically, and its index entry HEAD's again. Refuses, like landing, when a file no longer
+    /// holds what was landed, so nothing typed since is lost.
+    pub fn unland(&self, changes: &[FileChange]) -> Result<(), GitError> {
+        let changes = self.normalize(changes)?;
+        for change in &changes {
+            let now = self
+                .read_for_edit(&change.path)
+                .map_err(|e| GitError::io(format!("reading {}", change.path), e))?;
+            if now.as_deref() != Some(change.after.as_str()) {
+                return Err(GitError::StaleContent {
+                    path: change.path.clone(),
+                });
+            }
+        }
+        for change in &changes {
+            let absolute = self.absolute(&change.path);
+            match &change.before {
+                Some(text) => {
+                    let executable = executable_on_disk(&absolute);
+                    write_atomic(&absolute, text.as_bytes(), executable)?;
+                }
+                None => remove_file(&absolute)?,
+            }
+        }
+        let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
+        match self.head_commit()? {
+            Some(head) => self
+                .repo
+                .reset_default(Some(head.as_object()), paths.iter())?,
+            None => {
+                let mut index = self.repo.index()?;
+                for path in &paths {
+                    if index.get_path(Path::new(path), 0).is_some() {
+                        index.remove_path(Path::new(path))?;
+                    }
+                }
+                index.write()?;
+            }
+        }
+        Ok(())
+    }
+
     /// Writes `content` to the work tree only (atomically, keeping the executable bit), leaving
     /// the index and HEAD as they are: how hunks the reviewer rejected but chose to keep stay
     /// in the working tree, unstaged, after the accepted ones are committed.

@@ -18,7 +18,7 @@ use crate::git::{
 };
 
 use super::cancel::CancelToken;
-use super::checks::run_checks;
+use super::checks::{CheckReport, run_checks};
 use super::commit::commit_staged;
 use super::edit_loop::EditStep;
 use super::error::PipelineError;
@@ -38,6 +38,9 @@ use super::template::fill;
 
 /// The request with the earlier conversation, for the planner.
 const PLAN_CONVERSATION: &str = include_str!("../../prompts/plan_conversation.md");
+
+/// Failed checks, sent to the Editor as a reflection.
+const CHECKS_FEEDBACK: &str = include_str!("../../prompts/reflection_checks.md");
 
 /// The reviewer's feedback, sent to the Editor as a reflection.
 const REVIEW_FEEDBACK: &str = include_str!("../../prompts/reflection_review.md");
@@ -540,8 +543,51 @@ impl<'a> Pipeline<'a> {
             } else {
                 commit_intent(request, plan, &report.plan_path, research_refs, &landing)
             };
-            let report = self.land(&landing, &intent, own_message, report)?;
-            let mut report = self.validate_and_commit(report)?;
+            let (landed_report, landed, has_checks) =
+                self.land(&landing, &intent, own_message, report)?;
+            report = landed_report;
+            if has_checks {
+                report.checks = self.run_the_checks();
+                let fed_back: Vec<&CheckReport> = report
+                    .checks
+                    .iter()
+                    .filter(|c| !c.passed && self.feeds_back(&c.name))
+                    .collect();
+                if !fed_back.is_empty() && revisions < self.config.max_reflections {
+                    let names: Vec<&str> = fed_back.iter().map(|c| c.name.as_str()).collect();
+                    let output: String = fed_back
+                        .iter()
+                        .map(|c| format!("$ {}\n{}", c.command, tail_lines(&c.output, 40)))
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    let reflection = fill(
+                        CHECKS_FEEDBACK,
+                        &[
+                            ("checks", &names.join(" and ")),
+                            ("output", output.trim_end()),
+                        ],
+                    );
+                    let text = format!(
+                        "{} failed (attempt {}): the edits are taken back and the output goes to the Editor",
+                        names.join(" and "),
+                        revisions + 1
+                    );
+                    self.emit(Event::Notice(&text));
+                    report.warnings.push(text);
+                    {
+                        let _guard = InterruptGuard::install();
+                        self.repo.unland(&landing)?;
+                    }
+                    self.stop_if_interrupted()?;
+                    revisions += 1;
+                    seed = vec![
+                        ChatMessage::assistant(reply),
+                        ChatMessage::user(reflection.trim_end()),
+                    ];
+                    continue;
+                }
+            }
+            let mut report = self.validate_and_commit((report, landed, has_checks))?;
             self.keep_unstaged(&leftovers, &mut report)?;
             return Ok(report);
         }
@@ -738,21 +784,6 @@ impl<'a> Pipeline<'a> {
             };
             return Ok(report);
         }
-        self.emit(Event::Phase {
-            phase: Phase::Validate,
-            detail: "running lint and test commands",
-        });
-        report.checks = run_checks(
-            self.repo.root(),
-            self.config.lint_cmd.as_deref(),
-            self.config.test_cmd.as_deref(),
-        );
-        for check in &report.checks {
-            self.observer.event(&Event::Check {
-                name: &check.name,
-                passed: check.passed,
-            });
-        }
         let passed = report.checks.iter().all(|c| c.passed);
         if !passed {
             let failed: Vec<&str> = report
@@ -787,6 +818,35 @@ impl<'a> Pipeline<'a> {
             report.status = RunStatus::Staged;
         }
         Ok(report)
+    }
+
+    /// Runs `lint-cmd` and `test-cmd` on the landed edits, reporting each.
+    fn run_the_checks(&mut self) -> Vec<CheckReport> {
+        self.emit(Event::Phase {
+            phase: Phase::Validate,
+            detail: "running lint and test commands",
+        });
+        let checks = run_checks(
+            self.repo.root(),
+            self.config.lint_cmd.as_deref(),
+            self.config.test_cmd.as_deref(),
+        );
+        for check in &checks {
+            self.observer.event(&Event::Check {
+                name: &check.name,
+                passed: check.passed,
+            });
+        }
+        checks
+    }
+
+    /// Whether a failure of the check `name` goes back to the Editor (`auto-lint`, `auto-test`).
+    fn feeds_back(&self, name: &str) -> bool {
+        match name {
+            "lint" => self.config.auto_lint,
+            "test" => self.config.auto_test,
+            _ => false,
+        }
     }
 
     /// Writes the hunks the reviewer rejected but kept to the working tree, unstaged.
@@ -833,6 +893,21 @@ struct PreparedEdit {
     available: Option<usize>,
     files_in_play: Vec<String>,
     options: GenerateOptions,
+}
+
+/// The last `n` lines of `text` (test output ends with what matters).
+fn tail_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let skip = lines.len().saturating_sub(n);
+    let mut out = String::new();
+    if skip > 0 {
+        out.push_str(&format!("[… {skip} earlier line(s)]\n"));
+    }
+    for line in &lines[skip..] {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 /// `request` followed by the conversation before it, held under the history gate in `counter`'s
