@@ -113,6 +113,28 @@ pub fn texts(output: &Output) -> (String, String) {
     )
 }
 
+/// Whether `aidx model list` (run in `repo`) shows SmolLM2 cached. When it does not, the test
+/// should return: this says SKIPPED, or fails under `AIDX_REQUIRE_REAL=1` (CI).
+pub fn smollm2_cached(repo: &TempRepo) -> bool {
+    let list = aidx(&repo.root, &repo.home)
+        .args(["model", "list"])
+        .output()
+        .expect("run aidx model list");
+    let listing = texts(&list).0;
+    if listing
+        .lines()
+        .any(|l| l.starts_with("present") && l.contains("smollm2-135m-instruct"))
+    {
+        return true;
+    }
+    assert!(
+        !require_real(),
+        "SmolLM2 is not cached and AIDX_REQUIRE_REAL=1:\n{listing}"
+    );
+    eprintln!("SKIPPED: SmolLM2 not cached; run `aidx model pull`");
+    false
+}
+
 /// Whether tests that need real models must fail (CI) instead of skipping.
 pub fn require_real() -> bool {
     std::env::var("AIDX_REQUIRE_REAL").as_deref() == Ok("1")

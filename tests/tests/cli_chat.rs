@@ -1,24 +1,11 @@
 //! `aidx chat` on the real embedded SmolLM2.
 
-use aidx_e2e::{TempRepo, require_real, texts};
+use aidx_e2e::{TempRepo, texts};
 
 #[test]
 fn chat_prints_a_real_answer_with_token_counts() {
     let repo = TempRepo::with_files(&[("a.txt", "a\n")]);
-    let models = aidx_e2e::aidx(&repo.root, &repo.home)
-        .args(["model", "list"])
-        .output()
-        .unwrap();
-    let listing = texts(&models).0;
-    if !listing
-        .lines()
-        .any(|l| l.starts_with("present") && l.contains("smollm2-135m-instruct"))
-    {
-        assert!(
-            !require_real(),
-            "SmolLM2 is not cached and AIDX_REQUIRE_REAL=1:\n{listing}"
-        );
-        eprintln!("SKIPPED: SmolLM2 not cached; run `aidx model pull`");
+    if !aidx_e2e::smollm2_cached(&repo) {
         return;
     }
     let out = repo.run(&[

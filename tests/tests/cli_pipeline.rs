@@ -3,7 +3,7 @@
 //! the embedded SmolLM2 as Editor under constrained decoding.
 
 use aidx_agent_core::git::validate_commit_message;
-use aidx_e2e::{TempRepo, require_real, texts};
+use aidx_e2e::{TempRepo, texts};
 
 const CALC: &str = "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n";
 
@@ -205,20 +205,7 @@ fn an_edit_outside_the_repository_is_refused() {
 #[test]
 fn a_real_run_with_the_embedded_editor_ends_in_a_commit_or_a_clear_report() {
     let repo = TempRepo::with_files(&[("calc.py", CALC), ("README.md", "# calc\n")]);
-    let list = aidx_e2e::aidx(&repo.root, &repo.home)
-        .args(["model", "list"])
-        .output()
-        .unwrap();
-    if !texts(&list)
-        .0
-        .lines()
-        .any(|l| l.starts_with("present") && l.contains("smollm2"))
-    {
-        assert!(
-            !require_real(),
-            "SmolLM2 not cached and AIDX_REQUIRE_REAL=1"
-        );
-        eprintln!("SKIPPED: SmolLM2 not cached");
+    if !aidx_e2e::smollm2_cached(&repo) {
         return;
     }
     // Keep it short on 2 cores: the plan is given (`aidx edit --plan`, the Editor alone on an

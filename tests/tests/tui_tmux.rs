@@ -340,19 +340,7 @@ fn without_a_terminal_interactive_mode_says_what_to_do() {
 #[test]
 fn a_conversation_with_the_embedded_model_streams_and_moves_the_gauges() {
     let repo = TempRepo::with_files(&[("calc.py", "def add(a, b):\n    return a + b\n")]);
-    let list = aidx_e2e::aidx(&repo.root, &repo.home)
-        .args(["model", "list"])
-        .output()
-        .unwrap();
-    if !String::from_utf8_lossy(&list.stdout)
-        .lines()
-        .any(|l| l.starts_with("present") && l.contains("smollm2"))
-    {
-        assert!(
-            !require_real(),
-            "SmolLM2 not cached and AIDX_REQUIRE_REAL=1"
-        );
-        eprintln!("SKIPPED: SmolLM2 not cached");
+    if !aidx_e2e::smollm2_cached(&repo) {
         return;
     }
     std::fs::write(

@@ -389,14 +389,17 @@ const CALC_PLAN: &str = "# Plan\n\n## Goal\n\nAdd mul.\n\n## Steps\n\n1. After s
 const BROKEN: &str = "calc.py\n<<<<<<< SEARCH\ndef add(a, b):\n    return a + b\n=======\ndef mul(a, b):\n    return a * b\n\n\ndef mul(a, b):\n    return a * b\n>>>>>>> REPLACE\n";
 const FIXED: &str = "calc.py\n<<<<<<< SEARCH\ndef sub(a, b):\n    return a - b\n=======\ndef sub(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n>>>>>>> REPLACE\n";
 
+/// Runs "Add mul" on calc.py with `max_reflections` and, when given, a `test-cmd`.
 fn run_calc(
     editor: &mut ScriptedEditor,
     max_reflections: u32,
+    test_cmd: Option<&str>,
 ) -> (TestRepo, aidx_agent_core::pipeline::RunReport) {
     let t = TestRepo::with_files(&[("calc.py", CALC)]);
     let repo = EditRepo::discover(t.root()).unwrap();
     let mut config = default_config();
     config.max_reflections = max_reflections;
+    config.test_cmd = test_cmd.map(str::to_string);
     let mut reviewer = RecordingReviewer::approving();
     let mut planner = ScriptedPlanner::plan(CALC_PLAN);
     let report = Pipeline::new(&repo, &config, editor, &mut reviewer)
@@ -410,7 +413,7 @@ fn run_calc(
 #[test]
 fn the_verifier_rules_send_a_deleted_and_duplicated_definition_back() {
     let mut editor = ScriptedEditor::new(&[BROKEN, FIXED]);
-    let (t, report) = run_calc(&mut editor, 3);
+    let (t, report) = run_calc(&mut editor, 3, None);
     assert_eq!(report.status, RunStatus::Committed, "{report:#?}");
     let rules: Vec<_> = report.verifier.iter().map(|f| f.rule).collect();
     assert_eq!(
@@ -429,7 +432,7 @@ fn the_verifier_rules_send_a_deleted_and_duplicated_definition_back() {
 #[test]
 fn when_the_rules_keep_failing_nothing_is_written() {
     let mut editor = ScriptedEditor::repeating(BROKEN, 5);
-    let (t, report) = run_calc(&mut editor, 1);
+    let (t, report) = run_calc(&mut editor, 1, None);
     assert_eq!(report.status, RunStatus::EditFailed);
     assert!(
         report.edit_error.as_deref().unwrap().contains("verifier"),
@@ -444,29 +447,10 @@ const CALC_TEST: &str =
     "grep -q 'return a \\* b' calc.py || { echo 'FAIL: test_mul: mul(2, 3) != 6'; exit 1; }";
 const WRONG_MUL: &str = "calc.py\n<<<<<<< SEARCH\ndef sub(a, b):\n    return a - b\n=======\ndef sub(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a + b\n>>>>>>> REPLACE\n";
 
-fn run_checked(
-    editor: &mut ScriptedEditor,
-    max_reflections: u32,
-) -> (TestRepo, aidx_agent_core::pipeline::RunReport) {
-    let t = TestRepo::with_files(&[("calc.py", CALC)]);
-    let repo = EditRepo::discover(t.root()).unwrap();
-    let mut config = default_config();
-    config.max_reflections = max_reflections;
-    config.test_cmd = Some(CALC_TEST.into());
-    let mut reviewer = RecordingReviewer::approving();
-    let mut planner = ScriptedPlanner::plan(CALC_PLAN);
-    let report = Pipeline::new(&repo, &config, editor, &mut reviewer)
-        .with_planner(&mut planner)
-        .with_options(options())
-        .run("Add mul", &[])
-        .unwrap();
-    (t, report)
-}
-
 #[test]
 fn a_failing_test_goes_back_to_the_editor_and_the_fix_is_committed() {
     let mut editor = ScriptedEditor::new(&[WRONG_MUL, FIXED]);
-    let (t, report) = run_checked(&mut editor, 2);
+    let (t, report) = run_calc(&mut editor, 2, Some(CALC_TEST));
     assert_eq!(report.status, RunStatus::Committed, "{report:#?}");
     let again = editor.received[1].last().unwrap();
     assert!(
@@ -494,7 +478,7 @@ fn a_failing_test_goes_back_to_the_editor_and_the_fix_is_committed() {
 #[test]
 fn after_the_last_attempt_a_failing_test_leaves_the_edit_staged() {
     let mut editor = ScriptedEditor::repeating(WRONG_MUL, 4);
-    let (t, report) = run_checked(&mut editor, 1);
+    let (t, report) = run_calc(&mut editor, 1, Some(CALC_TEST));
     assert_eq!(report.status, RunStatus::ChecksFailed, "{report:#?}");
     assert_eq!(editor.received.len(), 2, "one retry, then stop");
     assert!(report.checks[0].output.contains("FAIL: test_mul"));

@@ -101,6 +101,33 @@ fn generates_greedily_and_bounds_its_context(engine: EngineKind) {
         assert!(cut.completion_tokens <= 4, "{} tokens for a limit of 4", cut.completion_tokens);
         assert_eq!(cut.finish, FinishReason::Length);
 
+        // 1c. Cancelling stops generation within a token or a stream chunk, with an error, and
+        // the next request runs normally.
+        let flag = std::sync::atomic::AtomicBool::new(false);
+        let long = GenerateRequest {
+            messages: user("Write a long story about a dragon."),
+            max_new_tokens: 200,
+            temperature: None,
+            stop: vec![],
+            grammar: None,
+        };
+        let mut pieces = 0usize;
+        let cancelled = model
+            .generate_cancellable(&long, Some(&flag), &mut |_| {
+                pieces += 1;
+                if pieces == 3 {
+                    flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+            })
+            .await;
+        assert!(
+            matches!(cancelled, Err(EngineError::Cancelled)),
+            "{cancelled:?}"
+        );
+        assert!(pieces < 20, "{pieces} pieces streamed after the cancel");
+        let after = model.generate(&request, &mut |_| {}).await.unwrap();
+        assert_eq!(after.text, generation.text, "a cancel leaves the engine usable");
+
         // 2. The prompt count the engine reports equals ours (same tokenizer and template).
         let counted = model.count_prompt_tokens(&request.messages).await.unwrap();
         assert_eq!(counted, generation.prompt_tokens);

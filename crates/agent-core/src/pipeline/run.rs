@@ -171,6 +171,7 @@ impl<'a> Pipeline<'a> {
         let mut report = RunReport::new(request, &run_id, &plan_rel);
         let chat_files = self.chat_files(files);
 
+        self.note_unused_roles(&mut report);
         self.emit(Event::Phase {
             phase: Phase::Research,
             detail: "mapping the repository",
@@ -818,6 +819,26 @@ impl<'a> Pipeline<'a> {
             report.status = RunStatus::Staged;
         }
         Ok(report)
+    }
+
+    /// Roles `.aidx.yml` accepts but the run does not use yet are said so, never skipped
+    /// silently.
+    fn note_unused_roles(&mut self, report: &mut RunReport) {
+        let mut unused = Vec::new();
+        if self.config.router.is_some() {
+            unused.push(
+                "researcher.router is configured but no router model runs yet: the plan always comes from the architect (or the local model when fully-local)",
+            );
+        }
+        if self.config.verifier.is_some() {
+            unused.push(
+                "verifier is configured but no model verifier runs yet: only the rule layer (verify.* in .aidx.yml) checks the edits",
+            );
+        }
+        for text in unused {
+            self.emit(Event::Notice(text));
+            report.warnings.push(text.to_string());
+        }
     }
 
     /// Runs `lint-cmd` and `test-cmd` on the landed edits, reporting each.

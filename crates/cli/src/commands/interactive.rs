@@ -189,13 +189,6 @@ impl CliBackend {
         }
     }
 
-    fn editor(&mut self) -> Result<&mut dyn Editor, BackendError> {
-        match self.editor.as_deref_mut() {
-            Some(editor) => Ok(editor),
-            None => Err(BackendError::new("the Editor is not loaded")),
-        }
-    }
-
     fn paths(files: &ChatFiles) -> Vec<String> {
         files
             .editable
@@ -209,6 +202,14 @@ impl CliBackend {
         for note in self.notes.drain(..) {
             observer.event(&Event::Notice(&note));
         }
+    }
+}
+
+/// The loaded Editor (`prepare` loads it before every job that needs one).
+fn loaded(editor: &mut Option<Box<dyn Editor>>) -> Result<&mut dyn Editor, BackendError> {
+    match editor.as_deref_mut() {
+        Some(editor) => Ok(editor),
+        None => Err(BackendError::new("the Editor is not loaded")),
     }
 }
 
@@ -271,10 +272,7 @@ impl Backend for CliBackend {
         reviewer: &mut dyn Reviewer,
         cancel: &CancelToken,
     ) -> Result<RunReport, BackendError> {
-        let editor = self
-            .editor
-            .as_deref_mut()
-            .ok_or_else(|| BackendError::new("the Editor is not loaded"))?;
+        let editor = loaded(&mut self.editor)?;
         let options = RunOptions {
             cancel: cancel.clone(),
             conversation: history.to_vec(),
@@ -331,10 +329,7 @@ impl Backend for CliBackend {
         let plan = match self.planner.as_deref_mut() {
             Some(planner) => planner.plan(request, &research, cancel, &mut stream),
             None if self.ctx.config.fully_local => {
-                let editor = self
-                    .editor
-                    .as_deref_mut()
-                    .ok_or_else(|| BackendError::new("the Editor is not loaded"))?;
+                let editor = loaded(&mut self.editor)?;
                 LocalPlanner::new(editor, 1024).plan(request, &research, cancel, &mut stream)
             }
             None => {
@@ -360,10 +355,7 @@ impl Backend for CliBackend {
     ) -> Result<String, BackendError> {
         let paths = Self::paths(files);
         let config = self.ctx.config.clone();
-        let editor = self
-            .editor
-            .as_deref_mut()
-            .ok_or_else(|| BackendError::new("the Editor is not loaded"))?;
+        let editor = loaded(&mut self.editor)?;
         ask(
             editor, &self.repo, &config, &paths, history, question, cancel, observer,
         )
@@ -499,7 +491,7 @@ impl Backend for CliBackend {
     }
 
     fn count_tokens(&mut self, text: &str) -> usize {
-        match self.editor() {
+        match loaded(&mut self.editor) {
             Ok(editor) => editor.count_tokens(text),
             Err(_) => text.len().div_ceil(4),
         }
