@@ -180,7 +180,9 @@ fn a_request_accepting_one_hunk_and_rejecting_another_commits_exactly_that_hunk(
     let server = ScriptedServer::start_paced(
         vec![
             (
-                format!("{PLAN}{}", " ".repeat(400)),
+                // About 10 s of streaming: the latency keys must land before the review
+                // starts, or they would act as review keys, even on a loaded machine.
+                format!("{PLAN}{}", " ".repeat(2400)),
                 Duration::from_millis(15),
             ),
             (REPLY.to_string(), Duration::ZERO),
@@ -211,6 +213,7 @@ fn a_request_accepting_one_hunk_and_rejecting_another_commits_exactly_that_hunk(
         std::thread::sleep(Duration::from_millis(30));
     }
     let still_streaming = !tmux.screen().contains("Review 1/2");
+    assert!(still_streaming, "the keys were typed while the plan streamed");
     eprintln!(
         "input-to-screen latency while streaming: median {:.1} ms, max {:.1} ms over {} keys (stream still running at the end: {still_streaming})",
         median(latencies.clone()),
@@ -222,7 +225,7 @@ fn a_request_accepting_one_hunk_and_rejecting_another_commits_exactly_that_hunk(
         std::fs::write(path, line.join("\n") + "\n").unwrap();
     }
 
-    tmux.wait_for("Review 1/2", Duration::from_secs(30));
+    tmux.wait_for("Review 1/2", Duration::from_secs(60));
     tmux.save("review");
     tmux.keys(&["y"]);
     tmux.wait_for("Review 2/2", Duration::from_secs(5));
