@@ -140,6 +140,9 @@ pub fn require_real() -> bool {
     std::env::var("AIDX_REQUIRE_REAL").as_deref() == Ok("1")
 }
 
+/// How many request bodies a [`ScriptedServer`] keeps.
+const KEPT_BODIES: usize = 16;
+
 /// A scripted OpenAI-compatible chat server on a loopback port, for tests that need a real HTTP
 /// peer but a known reply: each `POST …/chat/completions` gets the next reply of the script (the
 /// last one repeats), streamed as server-sent events when the request asks for a stream.
@@ -147,6 +150,7 @@ pub struct ScriptedServer {
     /// `http://127.0.0.1:PORT/v1`, for `base-url`.
     pub base_url: String,
     requests: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    bodies: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
 }
 
 impl ScriptedServer {
@@ -175,6 +179,8 @@ impl ScriptedServer {
         let port = listener.local_addr().unwrap().port();
         let requests = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counter = requests.clone();
+        let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let recorded = bodies.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
@@ -198,6 +204,14 @@ impl ScriptedServer {
                 let _ = reader.read_exact(&mut body);
                 let request: serde_json::Value =
                     serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+                {
+                    // The last few only: a soak test sends thousands.
+                    let mut kept = recorded.lock().unwrap_or_else(|p| p.into_inner());
+                    if kept.len() == KEPT_BODIES {
+                        kept.remove(0);
+                    }
+                    kept.push(request.clone());
+                }
                 let n = counter.fetch_add(1, Ordering::SeqCst);
                 let (reply, pace) = replies
                     .get(n)
@@ -269,7 +283,16 @@ impl ScriptedServer {
         ScriptedServer {
             base_url: format!("http://127.0.0.1:{port}/v1"),
             requests,
+            bodies,
         }
+    }
+
+    /// The JSON bodies of the last requests received (up to 16), oldest first.
+    pub fn bodies(&self) -> Vec<serde_json::Value> {
+        self.bodies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// How many chat requests it has received.

@@ -213,7 +213,10 @@ fn a_request_accepting_one_hunk_and_rejecting_another_commits_exactly_that_hunk(
         std::thread::sleep(Duration::from_millis(30));
     }
     let still_streaming = !tmux.screen().contains("Review 1/2");
-    assert!(still_streaming, "the keys were typed while the plan streamed");
+    assert!(
+        still_streaming,
+        "the keys were typed while the plan streamed"
+    );
     eprintln!(
         "input-to-screen latency while streaming: median {:.1} ms, max {:.1} ms over {} keys (stream still running at the end: {still_streaming})",
         median(latencies.clone()),
