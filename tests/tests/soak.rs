@@ -32,7 +32,7 @@ fn reply(from: usize, to: usize) -> String {
 
 /// Every 10th request is undone right after it lands.
 fn undone(i: usize) -> bool {
-    i % 10 == 0
+    i.is_multiple_of(10)
 }
 
 /// Resident set size of this process, in KiB (Linux; 0 elsewhere).
@@ -103,11 +103,11 @@ fn two_hundred_requests_in_one_process() {
     for i in 1..=total {
         // The user's own edits in between: notes.txt (never touched by aidx) every 7th request,
         // counter.py itself every 13th (committed as the user's before aidx edits it).
-        if i % 7 == 0 {
+        if i.is_multiple_of(7) {
             let notes = t.read("notes.txt");
             std::fs::write(t.root.join("notes.txt"), format!("{notes}line {i}\n")).unwrap();
         }
-        let dirty_counter = i % 13 == 0;
+        let dirty_counter = i.is_multiple_of(13);
         if dirty_counter {
             std::fs::write(
                 t.root.join("counter.py"),
