@@ -488,3 +488,75 @@ fn after_the_last_attempt_a_failing_test_leaves_the_edit_staged() {
         "staged in the tree"
     );
 }
+
+/// Installs an executable hook in the test repository.
+fn install_hook(t: &TestRepo, name: &str, script: &str) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = t.repo.path().join("hooks");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, script).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn run_with_hooks(
+    editor: &mut ScriptedEditor,
+    hooks: &[(&str, &str)],
+) -> (TestRepo, aidx_agent_core::pipeline::RunReport) {
+    let t = TestRepo::with_files(&[("calc.py", CALC)]);
+    for (name, script) in hooks {
+        install_hook(&t, name, script);
+    }
+    let repo = EditRepo::discover(t.root()).unwrap();
+    let config = default_config();
+    let mut reviewer = RecordingReviewer::approving();
+    let mut planner = ScriptedPlanner::plan(CALC_PLAN);
+    let report = Pipeline::new(&repo, &config, editor, &mut reviewer)
+        .with_planner(&mut planner)
+        .with_options(options())
+        .run("Add mul", &[])
+        .unwrap();
+    (t, report)
+}
+
+#[test]
+fn a_failing_pre_commit_hook_goes_back_to_the_editor() {
+    let mut editor = ScriptedEditor::new(&[WRONG_MUL, FIXED]);
+    let hook = "#!/bin/sh\ngrep -q 'return a \\* b' calc.py || { echo 'pre-commit: mul must multiply'; exit 1; }\n";
+    let (t, report) = run_with_hooks(&mut editor, &[("pre-commit", hook)]);
+    assert_eq!(report.status, RunStatus::Committed, "{report:#?}");
+    let again = editor.received[1].last().unwrap();
+    assert!(
+        again.content.contains("pre-commit: mul must multiply"),
+        "{}",
+        again.content
+    );
+    assert!(t.head_file("calc.py").unwrap().contains("return a * b"));
+}
+
+#[test]
+fn the_commit_msg_hook_may_rewrite_the_message_and_may_refuse_it() {
+    let mut editor = ScriptedEditor::new(&[FIXED]);
+    let sign = "#!/bin/sh\nprintf '\\nSigned-off-by: Hook <hook@localhost>\\n' >> \"$1\"\n";
+    let (t, report) = run_with_hooks(&mut editor, &[("commit-msg", sign)]);
+    assert_eq!(report.status, RunStatus::Committed, "{report:#?}");
+    let message = t.head().message().unwrap().to_string();
+    assert!(message.contains("Signed-off-by: Hook"), "{message}");
+    assert!(is_aidx_commit(&message), "{message}");
+
+    let mut editor = ScriptedEditor::new(&[FIXED]);
+    let refuse = "#!/bin/sh\necho 'commit-msg: needs a ticket number' >&2\nexit 1\n";
+    let (t, report) = run_with_hooks(&mut editor, &[("commit-msg", refuse)]);
+    assert_eq!(report.status, RunStatus::ChecksFailed, "{report:#?}");
+    assert!(
+        report
+            .checks
+            .iter()
+            .any(|c| c.output.contains("needs a ticket number"))
+    );
+    assert_eq!(t.commit_count(), 1, "nothing committed");
+    assert!(
+        t.read("calc.py").contains("def mul"),
+        "the edits stay, staged"
+    );
+}

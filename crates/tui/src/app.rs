@@ -522,13 +522,12 @@ impl App {
                 self.diff = diff;
             }
             Output::Tokens(lines) => {
-                let total: usize = lines.iter().map(|l| l.tokens).sum();
-                let mut text = String::from("next prompt, by part:\n");
+                let mut text = String::from("the next request's prompts, by part:\n");
                 for line in &lines {
                     text.push_str(&format!("{:>8}  {}\n", line.tokens, line.part));
                 }
                 text.push_str(&format!(
-                    "{total:>8}  total (history limit {})",
+                    "conversation history is held to {} tokens per role",
                     self.status.history_limit
                 ));
                 self.push(Who::System, text);

@@ -16,6 +16,7 @@ mod commit;
 mod edit_loop;
 mod error;
 pub mod hard_reset;
+mod hooks;
 mod intent;
 mod local_planner;
 mod plan_doc;

@@ -23,6 +23,7 @@ use super::commit::commit_staged;
 use super::edit_loop::EditStep;
 use super::error::PipelineError;
 use super::hard_reset::{EditorPromptInput, FileContent, PromptFile};
+use super::hooks;
 use super::intent::commit_intent;
 use super::local_planner::LocalPlanner;
 use super::plan_doc::{PlanDocument, resolve_plan_path, write_plan_atomically};
@@ -742,9 +743,13 @@ impl<'a> Pipeline<'a> {
         own_message: Option<&str>,
         mut report: RunReport,
     ) -> Result<(RunReport, Landed, bool), PipelineError> {
+        // The repository's pre-commit and commit-msg hooks run between landing and committing,
+        // like lint-cmd and test-cmd.
         let has_checks = [&self.config.lint_cmd, &self.config.test_cmd]
             .iter()
-            .any(|c| c.as_deref().is_some_and(|c| !c.trim().is_empty()));
+            .any(|c| c.as_deref().is_some_and(|c| !c.trim().is_empty()))
+            || hooks::hook(self.repo, "pre-commit").is_some()
+            || hooks::hook(self.repo, "commit-msg").is_some();
         self.emit(Event::Phase {
             phase: Phase::Land,
             detail: "writing the edits",
@@ -812,7 +817,37 @@ impl<'a> Pipeline<'a> {
         if self.config.auto_commits
             && let Some(message) = &landed.message
         {
-            let oid = commit_staged(self.repo, &landed.paths, message)?;
+            let message = match hooks::commit_msg(self.repo, message) {
+                None => message.clone(),
+                Some((check, edited)) => {
+                    let passed = check.passed;
+                    self.observer.event(&Event::Check {
+                        name: &check.name,
+                        passed,
+                    });
+                    report.checks.push(check);
+                    if !passed {
+                        let text = "the commit-msg hook refused the message: the edits are applied and staged but not committed";
+                        self.emit(Event::Notice(text));
+                        report.warnings.push(text.into());
+                        report.status = RunStatus::ChecksFailed;
+                        return Ok(report);
+                    }
+                    // The hook may rewrite the message; the run's trailer stays, for `aidx undo`.
+                    if crate::git::is_aidx_commit(&edited) {
+                        edited
+                    } else {
+                        format!(
+                            "{}\n\n{}: {}\n",
+                            edited.trim_end(),
+                            crate::git::RUN_TRAILER,
+                            report.run_id
+                        )
+                    }
+                }
+            };
+            report.commit_message = Some(message.clone());
+            let oid = commit_staged(self.repo, &landed.paths, &message)?;
             report.commit = Some(oid.to_string());
             report.status = RunStatus::Committed;
         } else {
@@ -847,11 +882,12 @@ impl<'a> Pipeline<'a> {
             phase: Phase::Validate,
             detail: "running lint and test commands",
         });
-        let checks = run_checks(
+        let mut checks = run_checks(
             self.repo.root(),
             self.config.lint_cmd.as_deref(),
             self.config.test_cmd.as_deref(),
         );
+        checks.extend(hooks::pre_commit(self.repo));
         for check in &checks {
             self.observer.event(&Event::Check {
                 name: &check.name,
@@ -864,7 +900,7 @@ impl<'a> Pipeline<'a> {
     /// Whether a failure of the check `name` goes back to the Editor (`auto-lint`, `auto-test`).
     fn feeds_back(&self, name: &str) -> bool {
         match name {
-            "lint" => self.config.auto_lint,
+            "lint" | "pre-commit" => self.config.auto_lint,
             "test" => self.config.auto_test,
             _ => false,
         }

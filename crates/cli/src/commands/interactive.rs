@@ -450,7 +450,7 @@ impl Backend for CliBackend {
         })?;
         let counter = EditorTokens(&*editor);
         let mut lines = vec![TokenLine {
-            part: "Editor system prompt".into(),
+            part: "Editor: system prompt".into(),
             tokens: counter.count_tokens(editor_system_prompt(format)),
         }];
         for path in &paths {
@@ -459,7 +459,7 @@ impl Backend for CliBackend {
                 _ => 0,
             };
             lines.push(TokenLine {
-                part: format!("file {path}"),
+                part: format!("Editor: file {path}"),
                 tokens,
             });
         }
@@ -469,21 +469,20 @@ impl Backend for CliBackend {
             .sum();
         lines.push(TokenLine {
             part: format!(
-                "conversation history ({} messages; gate {})",
-                history.len(),
-                config.max_chat_history_tokens
+                "Architect: conversation history ({} messages, after the gate; Editor tokenizer)",
+                history.len()
             ),
             tokens: history_tokens.min(config.max_chat_history_tokens),
         });
         lines.push(TokenLine {
-            part: "repository map (cap, Architect only)".into(),
+            part: "Architect: repository map (at most)".into(),
             tokens: map_tokens,
         });
         // What `/ask` would send right now, as a check on the parts above.
         if let Ok((messages, _)) = ask_messages(&*editor, repo, &config, &paths, history, "") {
             let total = aidx_agent_core::gate::messages_tokens(&EditorTokens(&*editor), &messages);
             lines.push(TokenLine {
-                part: "(an /ask prompt now, all parts, for comparison)".into(),
+                part: "/ask: the whole prompt it would send now".into(),
                 tokens: total,
             });
         }
