@@ -97,6 +97,35 @@ fn no_terminal_and_no_yes_is_6_before_any_model_is_asked() {
     assert_eq!(repo.read("calc.py"), CALC);
 }
 
+#[test]
+fn a_dry_run_prints_the_change_and_writes_nothing() {
+    // `aidx run` with the scripted server planning (fully local) and editing, no terminal.
+    let server = ScriptedServer::start(vec![PLAN.into(), GOOD.into()], Duration::ZERO);
+    let repo = repo_with_editor(&server, "");
+    std::fs::remove_file(repo.root.join("artifacts/plan.md")).unwrap();
+    let before = git2::Repository::open(&repo.root)
+        .unwrap()
+        .head()
+        .unwrap()
+        .target();
+    let out = repo.run(&["run", "-m", "Add mul(a, b) to calc.py", "--dry-run"]);
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(code(&out), 0, "{stderr}");
+    assert!(stdout.contains("+def mul(a, b):"), "{stdout}");
+    assert!(stdout.contains("nothing was written"), "{stdout}");
+    assert_eq!(repo.read("calc.py"), CALC);
+    assert!(
+        !repo.root.join("artifacts/plan.md").exists(),
+        "no plan.md either"
+    );
+    let after = git2::Repository::open(&repo.root)
+        .unwrap()
+        .head()
+        .unwrap()
+        .target();
+    assert_eq!(before, after);
+}
+
 /// Whether util-linux's `script` (a pseudo-terminal for the child) is here.
 fn have_script() -> bool {
     Command::new("script")

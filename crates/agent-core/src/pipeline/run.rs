@@ -62,6 +62,8 @@ pub struct RunOptions {
     /// Bounds of the per-request SEARCH/REPLACE grammar sent to Editors that support
     /// constrained decoding (paths are always limited to the files in play).
     pub grammar_limits: GrammarLimits,
+    /// Write plan.md (`aidx run --dry-run` writes nothing at all, the plan included).
+    pub write_plan: bool,
     /// The conversation before this request (interactive mode). The planner sees it, held
     /// under `max-chat-history-tokens` in its own tokens (oldest dropped first); the Editor
     /// never does (the hard reset).
@@ -77,6 +79,7 @@ impl Default for RunOptions {
             local_plan_max_tokens: 1024,
             grammar_limits: GrammarLimits::default(),
             conversation: Vec::new(),
+            write_plan: true,
         }
     }
 }
@@ -222,8 +225,10 @@ impl<'a> Pipeline<'a> {
         self.stop_if_interrupted()?;
         let plan = plan?;
         let plan = with_fallback_files(plan, &chat_files, &plan_rel)?;
-        write_plan_atomically(&plan_abs, &plan.markdown)?;
-        tracing::info!(path = %plan_abs.display(), files = plan.files.len(), "plan written");
+        if self.options.write_plan {
+            write_plan_atomically(&plan_abs, &plan.markdown)?;
+            tracing::info!(path = %plan_abs.display(), files = plan.files.len(), "plan written");
+        }
         self.edit_and_land(request, &plan, &chat_files, &research.refs, report)
     }
 

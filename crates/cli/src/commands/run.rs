@@ -46,8 +46,12 @@ pub struct CommonArgs {
     #[arg(long = "file", value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Approve the diff without asking (non-interactive).
-    #[arg(short, long)]
+    #[arg(short, long, conflicts_with = "dry_run")]
     pub yes: bool,
+    /// Research, plan and edit in memory, print the diff and the commit message, and write
+    /// nothing: no file, no plan.md, no commit (non-interactive).
+    #[arg(long)]
+    pub dry_run: bool,
     /// Print the run report as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -86,11 +90,12 @@ fn execute(
     let repo = EditRepo::discover(&cwd).context("aidx run needs a git repository")?;
     // The review question needs a terminal. Without one, say so now, before a model is loaded or
     // a server is called, rather than after the work is done.
-    if !common.yes && !std::io::stdin().is_terminal() {
+    if !common.yes && !common.dry_run && !std::io::stdin().is_terminal() {
         return Err(Exit::error(
             Status::NoTerminal,
             "no terminal to review the diff on (standard input is not a terminal). \
-             Pass --yes to approve the diff without review, or run aidx in a terminal; \
+             Pass --yes to approve the diff without review, --dry-run to see it and write \
+             nothing, or run aidx in a terminal; \
              `aidx plan -m \"…\"` writes the plan alone",
         ));
     }
@@ -105,7 +110,10 @@ fn execute(
     let mut editor = crate::roles::editor(&ctx)?;
     let mut interactive = Interactive;
     let mut auto = AutoApprove;
-    let reviewer: &mut dyn Reviewer = if common.yes {
+    let mut dry = DryRun::default();
+    let reviewer: &mut dyn Reviewer = if common.dry_run {
+        &mut dry
+    } else if common.yes {
         &mut auto
     } else {
         &mut interactive
@@ -116,6 +124,7 @@ fn execute(
     let options = aidx_agent_core::pipeline::RunOptions {
         cancel: ctrl_c.token().clone(),
         commit_on_failed_checks: common.commit_on_failed_checks,
+        write_plan: !common.dry_run,
         ..Default::default()
     };
     let mut pipeline = Pipeline::new(&repo, &ctx.config, editor.as_mut(), reviewer)
@@ -149,6 +158,18 @@ fn execute(
     // The last streamed reply may not end its line; the report starts on a fresh one.
     drop(pipeline);
     observer.end_stream();
+    if common.dry_run && dry.seen {
+        if common.json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            print!("{}", report.diff);
+            if let Some(message) = &report.commit_message {
+                println!("--- commit message ---\n{message}");
+            }
+            println!("dry run: nothing was written (no file, no plan.md, no commit)");
+        }
+        return Ok(());
+    }
     if common.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -224,6 +245,22 @@ impl Observer for Printer {
             | Event::Reflection { .. }
             | Event::Finished(_) => {}
         }
+    }
+}
+
+/// `--dry-run`: notes that a change reached review, and writes nothing.
+#[derive(Default)]
+struct DryRun {
+    seen: bool,
+}
+
+impl Reviewer for DryRun {
+    fn review(&mut self, _request: &ReviewRequest<'_>) -> ReviewAnswer {
+        self.seen = true;
+        ReviewDecision::Reject {
+            reason: "dry run".into(),
+        }
+        .into()
     }
 }
 
