@@ -395,7 +395,20 @@ fn run_calc(
     max_reflections: u32,
     test_cmd: Option<&str>,
 ) -> (TestRepo, aidx_agent_core::pipeline::RunReport) {
+    run_calc_with_hooks(editor, max_reflections, test_cmd, &[])
+}
+
+/// [`run_calc`] with git hooks installed first (name, script).
+fn run_calc_with_hooks(
+    editor: &mut ScriptedEditor,
+    max_reflections: u32,
+    test_cmd: Option<&str>,
+    hooks: &[(&str, &str)],
+) -> (TestRepo, aidx_agent_core::pipeline::RunReport) {
     let t = TestRepo::with_files(&[("calc.py", CALC)]);
+    for (name, script) in hooks {
+        install_hook(&t, name, script);
+    }
     let repo = EditRepo::discover(t.root()).unwrap();
     let mut config = default_config();
     config.max_reflections = max_reflections;
@@ -499,31 +512,11 @@ fn install_hook(t: &TestRepo, name: &str, script: &str) {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
-fn run_with_hooks(
-    editor: &mut ScriptedEditor,
-    hooks: &[(&str, &str)],
-) -> (TestRepo, aidx_agent_core::pipeline::RunReport) {
-    let t = TestRepo::with_files(&[("calc.py", CALC)]);
-    for (name, script) in hooks {
-        install_hook(&t, name, script);
-    }
-    let repo = EditRepo::discover(t.root()).unwrap();
-    let config = default_config();
-    let mut reviewer = RecordingReviewer::approving();
-    let mut planner = ScriptedPlanner::plan(CALC_PLAN);
-    let report = Pipeline::new(&repo, &config, editor, &mut reviewer)
-        .with_planner(&mut planner)
-        .with_options(options())
-        .run("Add mul", &[])
-        .unwrap();
-    (t, report)
-}
-
 #[test]
 fn a_failing_pre_commit_hook_goes_back_to_the_editor() {
     let mut editor = ScriptedEditor::new(&[WRONG_MUL, FIXED]);
     let hook = "#!/bin/sh\ngrep -q 'return a \\* b' calc.py || { echo 'pre-commit: mul must multiply'; exit 1; }\n";
-    let (t, report) = run_with_hooks(&mut editor, &[("pre-commit", hook)]);
+    let (t, report) = run_calc_with_hooks(&mut editor, 3, None, &[("pre-commit", hook)]);
     assert_eq!(report.status, RunStatus::Committed, "{report:#?}");
     let again = editor.received[1].last().unwrap();
     assert!(
@@ -538,7 +531,7 @@ fn a_failing_pre_commit_hook_goes_back_to_the_editor() {
 fn the_commit_msg_hook_may_rewrite_the_message_and_may_refuse_it() {
     let mut editor = ScriptedEditor::new(&[FIXED]);
     let sign = "#!/bin/sh\nprintf '\\nSigned-off-by: Hook <hook@localhost>\\n' >> \"$1\"\n";
-    let (t, report) = run_with_hooks(&mut editor, &[("commit-msg", sign)]);
+    let (t, report) = run_calc_with_hooks(&mut editor, 3, None, &[("commit-msg", sign)]);
     assert_eq!(report.status, RunStatus::Committed, "{report:#?}");
     let message = t.head().message().unwrap().to_string();
     assert!(message.contains("Signed-off-by: Hook"), "{message}");
@@ -546,7 +539,7 @@ fn the_commit_msg_hook_may_rewrite_the_message_and_may_refuse_it() {
 
     let mut editor = ScriptedEditor::new(&[FIXED]);
     let refuse = "#!/bin/sh\necho 'commit-msg: needs a ticket number' >&2\nexit 1\n";
-    let (t, report) = run_with_hooks(&mut editor, &[("commit-msg", refuse)]);
+    let (t, report) = run_calc_with_hooks(&mut editor, 3, None, &[("commit-msg", refuse)]);
     assert_eq!(report.status, RunStatus::ChecksFailed, "{report:#?}");
     assert!(
         report

@@ -43,6 +43,18 @@ fn run_check(root: &Path, name: &str, command: &str) -> CheckReport {
         .current_dir(root)
         .stdin(Stdio::null())
         .output();
+    report(name, command, result, || {
+        format!("could not start `sh -c {command}`")
+    })
+}
+
+/// The report of a finished command (or of one that could not start: `why` says what).
+pub(crate) fn report(
+    name: &str,
+    command: &str,
+    result: std::io::Result<std::process::Output>,
+    why: impl FnOnce() -> String,
+) -> CheckReport {
     match result {
         Ok(output) => {
             let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -60,7 +72,7 @@ fn run_check(root: &Path, name: &str, command: &str) -> CheckReport {
             command: command.to_string(),
             exit_code: None,
             passed: false,
-            output: format!("could not start `sh -c {command}`: {e}"),
+            output: format!("{}: {e}", why()),
         },
     }
 }

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 use crate::git::EditRepo;
 
-use super::checks::{CheckReport, MAX_CHECK_OUTPUT_BYTES};
+use super::checks::{CheckReport, report};
 
 /// The hook `name`'s file when it exists and is executable.
 pub fn hook(repo: &EditRepo, name: &str) -> Option<PathBuf> {
@@ -85,22 +85,7 @@ fn run(repo: &EditRepo, name: &str, path: &Path, args: &[&std::ffi::OsStr]) -> C
         .env("GIT_EDITOR", ":")
         .stdin(Stdio::null())
         .output();
-    match result {
-        Ok(output) => {
-            let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
-            text.push_str(&String::from_utf8_lossy(&output.stderr));
-            let start = text.len().saturating_sub(MAX_CHECK_OUTPUT_BYTES);
-            let start = (start..=text.len())
-                .find(|&i| text.is_char_boundary(i))
-                .unwrap_or(text.len());
-            CheckReport {
-                name: name.to_string(),
-                command: path.display().to_string(),
-                exit_code: output.status.code(),
-                passed: output.status.success(),
-                output: text[start..].to_string(),
-            }
-        }
-        Err(e) => failed(name, path, format!("could not run the hook: {e}")),
-    }
+    report(name, &path.display().to_string(), result, || {
+        "could not run the hook".to_string()
+    })
 }

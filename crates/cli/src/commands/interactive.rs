@@ -205,6 +205,16 @@ impl CliBackend {
     }
 }
 
+/// Every file in play, editable first.
+fn all_files(files: &ChatFiles) -> Vec<PathBuf> {
+    files
+        .editable
+        .iter()
+        .chain(&files.read_only)
+        .cloned()
+        .collect()
+}
+
 /// The loaded Editor (`prepare` loads it before every job that needs one).
 fn loaded(editor: &mut Option<Box<dyn Editor>>) -> Result<&mut dyn Editor, BackendError> {
     match editor.as_deref_mut() {
@@ -302,12 +312,7 @@ impl Backend for CliBackend {
         observer: &mut dyn Observer,
         cancel: &CancelToken,
     ) -> Result<String, BackendError> {
-        let chat: Vec<PathBuf> = files
-            .editable
-            .iter()
-            .chain(&files.read_only)
-            .cloned()
-            .collect();
+        let chat = all_files(files);
         observer.event(&Event::Phase {
             phase: Phase::Research,
             detail: "mapping the repository",
@@ -400,12 +405,7 @@ impl Backend for CliBackend {
     }
 
     fn map(&mut self, request: &str, files: &ChatFiles) -> Result<String, BackendError> {
-        let chat: Vec<PathBuf> = files
-            .editable
-            .iter()
-            .chain(&files.read_only)
-            .cloned()
-            .collect();
+        let chat = all_files(files);
         let mut researcher = RepoMapResearcher::new(self.repo.root(), &self.ctx.config)
             .map_err(BackendError::new)?;
         let research = researcher
