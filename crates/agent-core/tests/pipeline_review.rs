@@ -553,3 +553,50 @@ fn the_commit_msg_hook_may_rewrite_the_message_and_may_refuse_it() {
         "the edits stay, staged"
     );
 }
+
+#[test]
+fn with_summarize_the_editor_summarizes_the_conversation_for_the_planner() {
+    let t = TestRepo::with_files(&[("nums.py", &lines())]);
+    let repo = EditRepo::discover(t.root()).unwrap();
+    let mut config = default_config();
+    config.max_chat_history_tokens = 160;
+    config.history_overflow = aidx_agent_core::config::HistoryOverflow::Summarize;
+    // The first reply is the summary, the second the edit.
+    let mut editor = ScriptedEditor::new(&["SUMMARY: the user wants x2 renumbered", REPLY]);
+    let mut reviewer = RecordingReviewer::approving();
+    let mut planner = ScriptedPlanner::plan(PLAN);
+    let mut conversation = vec![
+        ChatMessage::user("OLDEST what about x1 then"),
+        ChatMessage::assistant("x1 stays as it is"),
+    ];
+    for k in 3..15 {
+        conversation.push(ChatMessage::user(format!(
+            "and what about x{k} then please"
+        )));
+        conversation.push(ChatMessage::assistant(format!("x{k} stays as it is")));
+    }
+    conversation.push(ChatMessage::user("NEWER please renumber x2 instead"));
+    conversation.push(ChatMessage::assistant("NEWEST-ANSWER noted for the plan"));
+    let report = Pipeline::new(&repo, &config, &mut editor, &mut reviewer)
+        .with_planner(&mut planner)
+        .with_options(RunOptions {
+            conversation,
+            ..options()
+        })
+        .run("Renumber x2 and x18", &[])
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Committed, "{report:#?}");
+    let seen = &planner.requests[0];
+    assert!(
+        seen.contains("SUMMARY: the user wants x2"),
+        "{seen}\n{:?}",
+        report.warnings
+    );
+    assert!(seen.contains("NEWEST-ANSWER"), "{seen}");
+    assert!(!seen.contains("OLDEST"), "{seen}");
+    assert!(
+        report.warnings.iter().any(|w| w.contains("summarized")),
+        "{:?}",
+        report.warnings
+    );
+}

@@ -9,8 +9,8 @@ use crate::edit::{
     search_replace_grammar_for_files,
 };
 use crate::gate::{
-    ChatHistory, EditorBudget, EditorTokens, GateError, HistoryGate, MESSAGE_OVERHEAD_TOKENS,
-    PlannerTokens, TokenCounter, fit_editor_prompt,
+    ChatHistory, EditorBudget, EditorSummarizer, EditorTokens, GateError, HistoryGate,
+    MESSAGE_OVERHEAD_TOKENS, PlannerTokens, Summarizer, TokenCounter, fit_editor_prompt,
 };
 use crate::git::{
     CommitIntent, CommitMessage, EditRepo, GitError, InterruptGuard, LandOptions, Landed,
@@ -310,10 +310,14 @@ impl<'a> Pipeline<'a> {
         let original = request;
         let reason = match self.planner.as_deref_mut() {
             Some(planner) => {
+                // `history-overflow: summarize`: the Editor writes the summary (the Architect's
+                // tokens are dearer, and the planner must not see its own earlier reasoning).
+                let mut summarizer = EditorSummarizer::new(&mut *self.editor);
                 let request = &with_conversation(
                     original,
                     &self.options.conversation,
                     &PlannerTokens(&*planner),
+                    Some(&mut summarizer),
                     self.config,
                     &mut *self.observer,
                     report,
@@ -364,6 +368,7 @@ impl<'a> Pipeline<'a> {
             original,
             &self.options.conversation,
             &EditorTokens(&*self.editor),
+            None,
             self.config,
             &mut *self.observer,
             report,
@@ -978,6 +983,7 @@ fn with_conversation(
     request: &str,
     conversation: &[ChatMessage],
     counter: &dyn TokenCounter,
+    summarizer: Option<&mut dyn Summarizer>,
     config: &Config,
     observer: &mut dyn Observer,
     report: &mut RunReport,
@@ -990,7 +996,7 @@ fn with_conversation(
         history.push(message.clone());
     }
     let gate = HistoryGate::from_config(config);
-    let fitted = history.fit(&gate, counter, None);
+    let fitted = history.fit(&gate, counter, summarizer);
     let fitted = match fitted {
         Ok(fitted) => fitted,
         // Even the newest earlier message is over the gate: plan from the request alone.
@@ -1002,15 +1008,26 @@ fn with_conversation(
         }
         Err(e) => return Err(e.into()),
     };
+    if let Some(why) = &fitted.summary_failed {
+        let text = format!("summarizing the conversation failed ({why}); trimming instead");
+        observer.event(&Event::Notice(&text));
+        report.warnings.push(text);
+    }
     if fitted.dropped > 0 {
         observer.event(&Event::GateTrimmed {
             messages: fitted.dropped,
             limit: gate.max_tokens,
-            summarized: false,
+            summarized: fitted.summarized,
         });
         report.warnings.push(format!(
-            "{} earlier conversation message(s) trimmed to stay under {} tokens",
-            fitted.dropped, gate.max_tokens
+            "{} earlier conversation message(s) {} to stay under {} tokens",
+            fitted.dropped,
+            if fitted.summarized {
+                "summarized"
+            } else {
+                "trimmed"
+            },
+            gate.max_tokens
         ));
     }
     let conversation: String = history
