@@ -363,9 +363,13 @@ fn execute(
                 )
                 .map(|r| Output::Report(Box::new(r)))
         }
-        Job::Plan { request, files } => backend
-            .plan(&request, &files, &mut observer, cancel)
-            .map(Output::Plan),
+        Job::Plan { request, files } => {
+            // The local model may plan (fully-local): load it first, as for a request.
+            backend.prepare(&mut observer)?;
+            backend
+                .plan(&request, &files, &mut observer, cancel)
+                .map(Output::Plan)
+        }
         Job::Ask {
             question,
             files,
@@ -381,7 +385,10 @@ fn execute(
         Job::Commit(message) => backend.commit(message.as_deref()).map(Output::Text),
         Job::Map { request, files } => backend.map(&request, &files).map(Output::Text),
         Job::Budget => backend.budget().map(Output::Text),
-        Job::Tokens { files, history } => backend.tokens(&files, &history).map(Output::Tokens),
+        Job::Tokens { files, history } => {
+            backend.prepare(&mut observer)?;
+            backend.tokens(&files, &history).map(Output::Tokens)
+        }
         Job::Count(text) => Ok(Output::Count(backend.count_tokens(&text))),
         Job::ListFiles => Ok(Output::Files(backend.repo_files())),
     }
