@@ -65,15 +65,25 @@ fn first_hunk_only(rejected: RejectedHunks) -> ReviewAnswer {
     .into()
 }
 
-#[test]
-fn the_reviewer_sees_each_hunk_and_only_accepted_hunks_are_committed() {
+/// REPLY's two hunks reviewed: the first accepted, the second rejected as `rejected` says.
+fn review_first_hunk_only(
+    rejected: RejectedHunks,
+) -> (
+    TestRepo,
+    RecordingReviewer,
+    aidx_agent_core::pipeline::RunReport,
+) {
     let t = TestRepo::with_files(&[("nums.py", &lines())]);
     let mut editor = ScriptedEditor::new(&[REPLY]);
     let mut reviewer = RecordingReviewer::approving();
-    reviewer
-        .queue
-        .push_back(first_hunk_only(RejectedHunks::Discard));
+    reviewer.queue.push_back(first_hunk_only(rejected));
     let report = run_with(&t, &mut editor, &mut reviewer, options()).unwrap();
+    (t, reviewer, report)
+}
+
+#[test]
+fn the_reviewer_sees_each_hunk_and_only_accepted_hunks_are_committed() {
+    let (t, reviewer, report) = review_first_hunk_only(RejectedHunks::Discard);
 
     assert_eq!(report.status, RunStatus::Committed, "{report:#?}");
     let files = &reviewer.files[0];
@@ -100,13 +110,7 @@ fn the_reviewer_sees_each_hunk_and_only_accepted_hunks_are_committed() {
 
 #[test]
 fn rejected_hunks_can_stay_unstaged_in_the_working_tree() {
-    let t = TestRepo::with_files(&[("nums.py", &lines())]);
-    let mut editor = ScriptedEditor::new(&[REPLY]);
-    let mut reviewer = RecordingReviewer::approving();
-    reviewer
-        .queue
-        .push_back(first_hunk_only(RejectedHunks::KeepUnstaged));
-    let report = run_with(&t, &mut editor, &mut reviewer, options()).unwrap();
+    let (t, _, report) = review_first_hunk_only(RejectedHunks::KeepUnstaged);
 
     assert_eq!(report.status, RunStatus::Committed, "{report:#?}");
     let committed = t.head_file("nums.py").unwrap();

@@ -122,6 +122,24 @@ pub struct GateReport {
     pub summary_failed: Option<String>,
 }
 
+impl GateReport {
+    /// What the user reads when messages were removed: `what` names them (`earlier reflection`,
+    /// `earlier conversation`). `None` when nothing was removed.
+    pub fn note(&self, what: &str, limit: usize) -> Option<String> {
+        (self.dropped > 0).then(|| {
+            format!(
+                "{} {what} message(s) {} to stay under {limit} tokens",
+                self.dropped,
+                if self.summarized {
+                    "summarized"
+                } else {
+                    "trimmed"
+                }
+            )
+        })
+    }
+}
+
 /// A conversation's history (system prompts excluded), compacted in place to fit the gate.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChatHistory {

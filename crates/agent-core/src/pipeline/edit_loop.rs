@@ -396,22 +396,13 @@ impl EditStep<'_> {
             report.dropped += summarized;
             report.summarized = true;
         }
-        if report.dropped > 0 {
+        if let Some(note) = report.note("earlier reflection", gate.max_tokens) {
             observer.event(&Event::GateTrimmed {
                 messages: report.dropped,
                 limit: gate.max_tokens,
                 summarized: report.summarized,
             });
-            result.warnings.push(format!(
-                "{} earlier reflection message(s) {} to stay under {} tokens",
-                report.dropped,
-                if report.summarized {
-                    "summarized"
-                } else {
-                    "trimmed"
-                },
-                gate.max_tokens
-            ));
+            result.warnings.push(note);
         }
         Ok(())
     }

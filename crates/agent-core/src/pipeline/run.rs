@@ -1013,22 +1013,13 @@ fn with_conversation(
         observer.event(&Event::Notice(&text));
         report.warnings.push(text);
     }
-    if fitted.dropped > 0 {
+    if let Some(note) = fitted.note("earlier conversation", gate.max_tokens) {
         observer.event(&Event::GateTrimmed {
             messages: fitted.dropped,
             limit: gate.max_tokens,
             summarized: fitted.summarized,
         });
-        report.warnings.push(format!(
-            "{} earlier conversation message(s) {} to stay under {} tokens",
-            fitted.dropped,
-            if fitted.summarized {
-                "summarized"
-            } else {
-                "trimmed"
-            },
-            gate.max_tokens
-        ));
+        report.warnings.push(note);
     }
     let conversation: String = history
         .messages()
