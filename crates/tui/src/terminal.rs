@@ -89,7 +89,10 @@ pub fn run(
     // A panic anywhere restores the terminal before the message is printed.
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        restore();
+        // The worker catches its own panics and reports them in a panel: the screen stays.
+        if std::thread::current().name() != Some(crate::worker::WORKER_THREAD) {
+            restore();
+        }
         previous(info);
     }));
     let _restore = Restore;

@@ -235,7 +235,7 @@ impl Worker {
         let (job_tx, job_rx) = channel::<(Job, CancelToken)>();
         let (out_tx, out_rx) = channel::<FromWorker>();
         let thread = std::thread::Builder::new()
-            .name("aidx-worker".into())
+            .name(WORKER_THREAD.into())
             .spawn(move || {
                 let mut backend = make();
                 if let Ok(backend) = &mut backend {
@@ -245,7 +245,13 @@ impl Worker {
                     let label = job.label();
                     let foreground = job.is_foreground();
                     let result = match &mut backend {
-                        Ok(backend) => execute(backend.as_mut(), job, &cancel, &out_tx),
+                        // A panic in a job becomes that job's error panel; the session goes on.
+                        Ok(backend) => {
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                execute(backend.as_mut(), job, &cancel, &out_tx)
+                            }))
+                            .unwrap_or_else(|payload| Err(panicked(payload)))
+                        }
                         Err(e) => Err(e.clone()),
                     };
                     if out_tx
@@ -287,6 +293,23 @@ impl Drop for Worker {
             let _ = thread.join();
         }
     }
+}
+
+/// The name of the worker thread (the panic hooks leave the screen alone for its panics, which
+/// it catches and reports).
+pub const WORKER_THREAD: &str = "aidx-worker";
+
+/// A caught panic as an error the user can read.
+fn panicked(payload: Box<dyn std::any::Any + Send>) -> BackendError {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    BackendError(format!(
+        "internal error (a bug in aidx; nothing was written by the step that failed): {message}. \
+         Details are in .aidx/aidx.log; please report it"
+    ))
 }
 
 /// Sends events to the render loop.

@@ -105,7 +105,11 @@ impl StderrToFile {
                 // A panic prints to the real terminal, after the TUI's hook restored it.
                 let previous = std::panic::take_hook();
                 std::panic::set_hook(Box::new(move |info| {
-                    restore_stderr();
+                    // The worker's panics are caught and shown in a panel; their message goes
+                    // to the log, not over the screen.
+                    if std::thread::current().name() != Some(aidx_tui::worker::WORKER_THREAD) {
+                        restore_stderr();
+                    }
                     previous(info);
                 }));
             }
