@@ -346,23 +346,17 @@ fn a_file_rewritten_at_review_lands_as_written() {
     assert_eq!(t.read("nums.py"), by_hand);
 }
 
-#[test]
-fn the_conversation_reaches_the_planner_under_the_gate_and_never_the_editor() {
-    let t = TestRepo::with_files(&[("nums.py", &lines())]);
-    let repo = EditRepo::discover(t.root()).unwrap();
-    let mut config = default_config();
-    // Word-counted: each message below is 5 words plus the template overhead.
-    config.max_chat_history_tokens = 30;
-    let mut editor = ScriptedEditor::new(&[REPLY]);
+/// Runs "Renumber x2 and x18" after `conversation`, approving; returns the report and what the
+/// planner was asked.
+fn plan_after(
+    repo: &EditRepo,
+    config: &aidx_agent_core::config::Config,
+    editor: &mut ScriptedEditor,
+    conversation: Vec<ChatMessage>,
+) -> (aidx_agent_core::pipeline::RunReport, String) {
     let mut reviewer = RecordingReviewer::approving();
     let mut planner = ScriptedPlanner::plan(PLAN);
-    let conversation = vec![
-        ChatMessage::user("OLDEST what about x1 then"),
-        ChatMessage::assistant("x1 stays as it is"),
-        ChatMessage::user("NEWER please renumber x2 instead"),
-        ChatMessage::assistant("NEWEST-ANSWER noted for the plan"),
-    ];
-    let report = Pipeline::new(&repo, &config, &mut editor, &mut reviewer)
+    let report = Pipeline::new(repo, config, editor, &mut reviewer)
         .with_planner(&mut planner)
         .with_options(RunOptions {
             conversation,
@@ -371,7 +365,25 @@ fn the_conversation_reaches_the_planner_under_the_gate_and_never_the_editor() {
         .run("Renumber x2 and x18", &[])
         .unwrap();
     assert_eq!(report.status, RunStatus::Committed, "{report:#?}");
-    let seen = &planner.requests[0];
+    (report, planner.requests[0].clone())
+}
+
+#[test]
+fn the_conversation_reaches_the_planner_under_the_gate_and_never_the_editor() {
+    let t = TestRepo::with_files(&[("nums.py", &lines())]);
+    let repo = EditRepo::discover(t.root()).unwrap();
+    let mut config = default_config();
+    // Word-counted: each message below is 5 words plus the template overhead.
+    config.max_chat_history_tokens = 30;
+    let mut editor = ScriptedEditor::new(&[REPLY]);
+    let conversation = vec![
+        ChatMessage::user("OLDEST what about x1 then"),
+        ChatMessage::assistant("x1 stays as it is"),
+        ChatMessage::user("NEWER please renumber x2 instead"),
+        ChatMessage::assistant("NEWEST-ANSWER noted for the plan"),
+    ];
+    let (report, seen) = plan_after(&repo, &config, &mut editor, conversation);
+    let seen = &seen;
     assert!(seen.starts_with("Renumber x2 and x18"), "{seen}");
     assert!(seen.contains("NEWEST-ANSWER"), "{seen}");
     assert!(!seen.contains("OLDEST"), "trimmed oldest first: {seen}");
@@ -567,8 +579,6 @@ fn with_summarize_the_editor_summarizes_the_conversation_for_the_planner() {
     config.history_overflow = aidx_agent_core::config::HistoryOverflow::Summarize;
     // The first reply is the summary, the second the edit.
     let mut editor = ScriptedEditor::new(&["SUMMARY: the user wants x2 renumbered", REPLY]);
-    let mut reviewer = RecordingReviewer::approving();
-    let mut planner = ScriptedPlanner::plan(PLAN);
     let mut conversation = vec![
         ChatMessage::user("OLDEST what about x1 then"),
         ChatMessage::assistant("x1 stays as it is"),
@@ -581,16 +591,8 @@ fn with_summarize_the_editor_summarizes_the_conversation_for_the_planner() {
     }
     conversation.push(ChatMessage::user("NEWER please renumber x2 instead"));
     conversation.push(ChatMessage::assistant("NEWEST-ANSWER noted for the plan"));
-    let report = Pipeline::new(&repo, &config, &mut editor, &mut reviewer)
-        .with_planner(&mut planner)
-        .with_options(RunOptions {
-            conversation,
-            ..options()
-        })
-        .run("Renumber x2 and x18", &[])
-        .unwrap();
-    assert_eq!(report.status, RunStatus::Committed, "{report:#?}");
-    let seen = &planner.requests[0];
+    let (report, seen) = plan_after(&repo, &config, &mut editor, conversation);
+    let seen = &seen;
     assert!(
         seen.contains("SUMMARY: the user wants x2"),
         "{seen}\n{:?}",

@@ -432,6 +432,14 @@ impl App {
                 self.open_stream = None;
             }
             UiEvent::Text(speaker, text) => {
+                let continues = self.open_stream == Some(speaker);
+                if speaker == Speaker::Architect {
+                    // The plan pane follows the Architect's stream: a new stream starts it over.
+                    if !continues {
+                        self.plan.clear();
+                    }
+                    self.plan.push_str(&text);
+                }
                 match self.entries.last_mut() {
                     Some(last)
                         if self.open_stream == Some(speaker) && last.who == Who::Role(speaker) =>
@@ -442,11 +450,6 @@ impl App {
                         self.push(Who::Role(speaker), text);
                         self.open_stream = Some(speaker);
                     }
-                }
-                if speaker == Speaker::Architect
-                    && let Some(last) = self.entries.last()
-                {
-                    self.plan = last.text.clone();
                 }
             }
             UiEvent::Prompt {

@@ -264,7 +264,9 @@ impl Worker {
                     {
                         break;
                     }
-                    if let Ok(backend) = &mut backend {
+                    // Background jobs (token counts, file lists) change nothing the status bar
+                    // shows: no `git status` walk after them.
+                    if foreground && let Ok(backend) = &mut backend {
                         let _ = out_tx.send(FromWorker::Status(backend.status()));
                     }
                 }
