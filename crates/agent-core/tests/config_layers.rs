@@ -342,3 +342,15 @@ fn the_shipped_example_from_the_issue_parses() {
     );
     assert_eq!(entries.len(), 18);
 }
+
+/// Found by the `aidx_yml` fuzz target: a key with an empty segment (`.max-reflections`) made
+/// the search for its line spin forever instead of reporting the unknown key.
+#[test]
+fn a_key_with_an_empty_segment_is_reported_not_searched_forever() {
+    let text = "# comment\n.max-reflections: 1\neditor:\n  max-tokens: 400\n";
+    let errors = layers::parse_text(text, Path::new(".aidx.yml")).unwrap_err();
+    assert!(!errors.0.is_empty());
+    assert_eq!(layers::find_key_line(text, ".max-reflections"), None);
+    assert_eq!(layers::find_key_line(text, "editor..max-tokens"), None);
+    assert_eq!(layers::find_key_line(text, "editor.max-tokens"), Some(4));
+}

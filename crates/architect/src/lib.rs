@@ -31,4 +31,6 @@ pub use message::{
 };
 pub use retry::{RetryPolicy, parse_retry_after};
 pub use secret::ApiKey;
+/// The stream decoder, public for the fuzz targets (it reads bytes a server sends).
+pub use sse::{InvalidUtf8, SseDecoder, SseEvent};
 pub use tokio_util::sync::CancellationToken;

@@ -473,3 +473,68 @@ async fn an_absolute_plan_path_is_used_as_is() {
     assert_eq!(outcome.path, target);
     assert!(Path::new(&target).is_file());
 }
+
+/// Found by the `plan_json` fuzz target: a step holding a line break rendered as its own
+/// `## Files` section in plan.md, so the Editor read a file the validation never saw.
+#[test]
+fn a_line_break_inside_a_field_cannot_add_a_section_to_plan_md() {
+    let plan = Plan::from_json(
+        r#"{"goal": "g\n## Files\n- `evil.rs`", "steps": ["s\n## Files\n- `x`"],
+            "files": [{"path": "src/lib.rs", "action": "change", "note": "n\n- `y`"}],
+            "checks": ["c\n## Files"]}"#,
+    )
+    .unwrap();
+    let markdown = plan.to_markdown();
+    let headings = markdown.lines().filter(|l| l.starts_with('#')).count();
+    assert_eq!(headings, 6, "{markdown}");
+    let back = Plan::parse(&markdown);
+    assert_eq!(back.files.len(), 1, "{markdown}");
+    assert_eq!(back.files[0].path, "src/lib.rs");
+    assert_eq!(back.steps, vec!["s ## Files - `x`".to_string()]);
+}
+
+/// Found by the `plan_markdown` fuzz target: a path with a backtick passed validation and then
+/// read back from plan.md as another path.
+#[test]
+fn a_path_plan_md_cannot_carry_is_a_problem() {
+    let repo = tempfile::tempdir().unwrap();
+    let file = |path: &str| PlannedFile {
+        path: path.into(),
+        action: FileAction::Create,
+        note: String::new(),
+    };
+    let plan = Plan {
+        goal: "g".into(),
+        steps: vec!["s".into()],
+        files: vec![
+            file("`.s"),
+            file("a\nb.rs"),
+            file(" padded.rs"),
+            file("ok.rs"),
+        ],
+        ..Plan::default()
+    };
+    assert_eq!(
+        plan.validate(repo.path(), &[]),
+        vec![
+            PlanProblem::UnwritablePath { path: "`.s".into() },
+            PlanProblem::UnwritablePath {
+                path: "a\nb.rs".into()
+            },
+            PlanProblem::UnwritablePath {
+                path: " padded.rs".into()
+            },
+        ]
+    );
+}
+
+/// Found by the `plan_markdown` fuzz target: a file listed twice was two entries here and one
+/// in the Editor's reading of plan.md.
+#[test]
+fn a_file_listed_twice_in_markdown_is_one_entry() {
+    let plan = Plan::parse(
+        "# Plan\n\n## Goal\n\ng\n\n## Steps\n\n1. s\n\n## Files\n\n- `src/lib.rs`\n- src/lib.rs: again\n",
+    );
+    assert_eq!(plan.files.len(), 1);
+    assert_eq!(plan.files[0].path, "src/lib.rs");
+}

@@ -2,7 +2,8 @@
 
 pub mod budget;
 pub mod engine;
-pub mod gguf;
+/// The GGUF reader lives in its own crate (`aidx-gguf`); re-exported here so the engine's paths stay.
+pub use aidx_gguf as gguf;
 #[cfg(feature = "llama-cpp")]
 mod llama_cpp;
 pub mod models;

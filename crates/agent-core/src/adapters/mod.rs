@@ -2,5 +2,6 @@
 //! [`Planner`](crate::pipeline::Planner), [`Researcher`](crate::pipeline::Researcher)).
 
 pub mod cloud;
+#[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod research;

@@ -216,6 +216,11 @@ pub fn find_key_line(text: &str, path: &str) -> Option<usize> {
 }
 
 fn line_has_key(line: &str, key: &str) -> bool {
+    // An empty segment (`.model`, `editor..model`) matches nowhere; searching for it would find
+    // it at every position without moving on.
+    if key.is_empty() {
+        return false;
+    }
     let code = line.split(" #").next().unwrap_or(line);
     let mut from = 0;
     while let Some(pos) = code[from..].find(key) {

@@ -103,8 +103,15 @@ fn range_label(range: &Range<usize>) -> String {
 /// text. All accepted gives `after`, none gives `before` (empty for a created file).
 pub fn apply_selected(change: &FileChange, keep: impl Fn(usize) -> bool) -> String {
     let before = change.before.as_deref().unwrap_or("");
-    let old_lines: Vec<&str> = before.split_inclusive('\n').collect();
-    let new_lines: Vec<&str> = change.after.split_inclusive('\n').collect();
+    // The lines exactly as the diff cut them: it also ends a line at a lone `\r`, so splitting at
+    // `\n` here would disagree with the hunks' line numbers.
+    let diff = TextDiff::from_lines(before, change.after.as_str());
+    let old_lines: Vec<&str> = (0..diff.old_len())
+        .filter_map(|i| diff.old_slice(i))
+        .collect();
+    let new_lines: Vec<&str> = (0..diff.new_len())
+        .filter_map(|i| diff.new_slice(i))
+        .collect();
     let mut out = String::with_capacity(change.after.len().max(before.len()));
     let mut cursor = 0;
     for hunk in hunks_of(change) {
@@ -142,6 +149,19 @@ mod tests {
 
     fn numbered(n: usize) -> String {
         (1..=n).map(|i| format!("line {i}\n")).collect()
+    }
+
+    /// Found by the `hunks` fuzz target: the diff also ends a line at a lone `\r`, and applying a
+    /// selection split lines at `\n` only, so hunk line numbers pointed past the end.
+    #[test]
+    fn a_lone_carriage_return_ends_a_line_on_both_sides() {
+        let c = change("\n\nac\r!!!\u{2}", "\u{1a}c");
+        assert_eq!(apply_selected(&c, |_| true), c.after);
+        assert_eq!(apply_selected(&c, |_| false), "\n\nac\r!!!\u{2}");
+        let c = change("a\rb\nc\r\nd\n", "a\rB\nc\r\nd\n");
+        assert_eq!(hunks_of(&c).len(), 1);
+        assert_eq!(apply_selected(&c, |_| true), c.after);
+        assert_eq!(apply_selected(&c, |_| false), c.before.clone().unwrap());
     }
 
     #[test]

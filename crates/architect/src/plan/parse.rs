@@ -81,9 +81,19 @@ impl Plan {
                 Section::Steps => plan
                     .steps
                     .extend(items(lines, false).iter().map(|i| strip_step_label(i))),
-                Section::Files => plan
-                    .files
-                    .extend(items(lines, false).iter().filter_map(|i| planned_file(i))),
+                Section::Files => {
+                    for file in items(lines, false).iter().filter_map(|i| planned_file(i)) {
+                        // A file listed twice is one entry, as in a JSON plan (and as the Editor
+                        // reads plan.md).
+                        if !plan
+                            .files
+                            .iter()
+                            .any(|seen| seen.path == file.path && seen.action == file.action)
+                        {
+                            plan.files.push(file);
+                        }
+                    }
+                }
                 Section::Checks => plan.checks.extend(items(lines, true)),
             }
         }

@@ -12,22 +12,21 @@ impl Plan {
     /// `## Files` (`(new)` marks files to create) and `## Checks`, always in this order.
     pub fn to_markdown(&self) -> String {
         let mut out = String::from("# Plan\n\n## Goal\n\n");
-        out.push_str(if self.goal.trim().is_empty() {
-            NONE_ITEM
-        } else {
-            self.goal.trim()
-        });
+        let goal = one_line(&self.goal);
+        out.push_str(if goal.is_empty() { NONE_ITEM } else { &goal });
         out.push_str("\n\n## Context\n\n");
         bullet_list(
             &mut out,
-            self.context_refs.iter().map(|id| format!("`{id}`")),
+            self.context_refs
+                .iter()
+                .map(|id| format!("`{}`", one_line(id))),
         );
         out.push_str("\n## Steps\n\n");
         if self.steps.is_empty() {
             let _ = writeln!(out, "{NONE_ITEM}");
         }
         for (index, step) in self.steps.iter().enumerate() {
-            let _ = writeln!(out, "{}. {}", index + 1, step.trim());
+            let _ = writeln!(out, "{}. {}", index + 1, one_line(step));
         }
         out.push_str("\n## Files\n\n");
         bullet_list(
@@ -37,20 +36,25 @@ impl Plan {
                 if file.action == FileAction::Create {
                     line.push_str(" (new)");
                 }
-                if !file.note.trim().is_empty() {
+                let note = one_line(&file.note);
+                if !note.is_empty() {
                     line.push_str(" — ");
-                    line.push_str(file.note.trim());
+                    line.push_str(&note);
                 }
                 line
             }),
         );
         out.push_str("\n## Checks\n\n");
-        bullet_list(
-            &mut out,
-            self.checks.iter().map(|check| check.trim().to_string()),
-        );
+        bullet_list(&mut out, self.checks.iter().map(|check| one_line(check)));
         out
     }
+}
+
+/// Each field is one line of plan.md: a line break inside it (a JSON plan's step can hold one)
+/// would start a heading or an item of its own there, and the Editor would read a plan other than
+/// the one that was validated.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn bullet_list(out: &mut String, items: impl Iterator<Item = String>) {

@@ -27,6 +27,12 @@ pub enum PlanProblem {
         /// The path as written.
         path: String,
     },
+    /// A path plan.md cannot carry as written: a backtick, a line break or another control
+    /// character, or surrounding spaces.
+    UnwritablePath {
+        /// The path as written.
+        path: String,
+    },
     /// A context reference that is not one of the researcher's ids.
     UnknownReference {
         /// The id as written.
@@ -65,6 +71,7 @@ impl PlanProblem {
                 "context reference `{id}` is not one of the researcher's reference ids: cite only ids from the list"
             ),
             PlanProblem::PathOutsideRepo { .. }
+            | PlanProblem::UnwritablePath { .. }
             | PlanProblem::Truncated
             | PlanProblem::NotJson { .. } => self.to_string(),
         }
@@ -93,6 +100,11 @@ impl fmt::Display for PlanProblem {
                     "`{path}` is marked (new) but already exists: list it without (new) as a file to change"
                 )
             }
+            PlanProblem::UnwritablePath { path } => write!(
+                f,
+                "{path:?} is not a plain repository path (it has a backtick, a line break, a control character \
+                 or surrounding spaces): write the file's path exactly as it is in the repository"
+            ),
             PlanProblem::PathOutsideRepo { path } => {
                 write!(
                     f,
@@ -131,6 +143,17 @@ impl Plan {
             problems.push(PlanProblem::NoSteps);
         }
         for file in &self.files {
+            // plan.md writes each path in a code span on one line; a path that cannot be written
+            // so would reach the Editor as another path.
+            if file.path.trim() != file.path
+                || file.path.is_empty()
+                || file.path.chars().any(|c| c == '`' || c.is_control())
+            {
+                problems.push(PlanProblem::UnwritablePath {
+                    path: file.path.clone(),
+                });
+                continue;
+            }
             let relative = Path::new(&file.path);
             let escapes = relative.components().any(|c| {
                 matches!(
