@@ -28,8 +28,10 @@ mod cache;
 mod error;
 mod extract;
 mod graph;
+mod history;
 mod ident;
 mod lang;
+mod lexical;
 mod matcher;
 mod render;
 mod repomap;
@@ -43,12 +45,14 @@ pub use extract::{
     Definition, FileTags, SkipReason, TagKind, content_skip_reason, extract_tags,
     extract_tags_with_query_engine,
 };
+pub use history::{DEFAULT_HISTORY_COMMITS, History, HistoryReader};
 pub use ident::{Mentions, identifier_words, split_identifier};
 pub use lang::Lang;
 pub use render::{ELISION, LINE_MARK};
 pub use repomap::{
     ChunkRef, DEFAULT_MAP_TOKENS, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_RANKED_FILES,
-    DEFAULT_PARSE_TIMEOUT, MapOptions, MapStats, Progress, RankedFile, RepoMap, Research,
+    DEFAULT_PARSE_TIMEOUT, FileSignals, MapOptions, MapStats, Progress, RankedFile, RepoMap,
+    Research,
 };
 pub use syntax::{SyntaxIssue, syntax_issues};
 pub use tokens::{Cl100kCounter, TokenCounter};

@@ -33,6 +33,8 @@ pub(crate) struct Rendered {
     pub tokens: usize,
     /// Indices into the candidate list, in the order they were chosen.
     pub chosen: Vec<usize>,
+    /// The files the text names, in its order: those with lines first, then those listed by path.
+    pub shown: Vec<usize>,
 }
 
 /// Renders the best-scoring prefix of `candidates` (already sorted best first) that fits in `budget`
@@ -148,10 +150,17 @@ pub(crate) fn render_within_budget(
             bare.pop();
         }
     }
+    let mut shown: Vec<usize> = file_order
+        .iter()
+        .copied()
+        .filter(|f| in_map.contains(f))
+        .collect();
+    shown.extend(bare);
     Rendered {
         text,
         tokens: exact,
         chosen,
+        shown,
     }
 }
 

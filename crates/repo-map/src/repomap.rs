@@ -12,7 +12,9 @@ use crate::RepoMapError;
 use crate::cache::{self, Index, Interner, LoadProblem, Outcome, RankCache, StoredTags};
 use crate::extract::{SkipReason, extract_tags, utf8_skip_reason};
 use crate::graph::{Graph, Layout, ident_weight};
+use crate::history::History;
 use crate::ident::Mentions;
+use crate::lexical;
 use crate::render::{Candidate, render_within_budget};
 use crate::tokens::{Cl100kCounter, TokenCounter};
 use crate::walk::{WalkedFile, rel_string, walk};
@@ -81,8 +83,34 @@ impl std::fmt::Debug for MapOptions {
 pub struct RankedFile {
     /// Path relative to the root, `/`-separated.
     pub path: String,
-    /// PageRank score (all files sum to at most 1).
+    /// The score the files are ordered by: the graph's rank, raised by a path match and lowered
+    /// for build output (see `signals`).
     pub rank: f64,
+    /// Why the file ranks where it does.
+    pub signals: FileSignals,
+}
+
+/// The signals behind a file's rank, for `aidx map --json` and anyone tuning the ranking.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct FileSignals {
+    /// PageRank over definitions and references, seeded by the request (sums to at most 1).
+    pub graph: f64,
+    /// Share of the request's words (weighted by rarity) that the file's path carries, 0–1.
+    pub path_words: f64,
+    /// BM25 of the request's words over the identifiers the file defines and uses, 0–1 (1 for
+    /// the best file).
+    pub content_words: f64,
+    /// How recently and often the file changed in the history the map was given, 0–1.
+    pub recency: f64,
+    /// How strongly the file changes together with the chat files and the best lexical
+    /// matches, 0–1.
+    pub co_change: f64,
+    /// The request names the file by its path or file name.
+    pub named: bool,
+    /// Build output or vendored code (`dist/`, `vendor/`, minified), ranked down.
+    pub build_output: bool,
+    /// Definitions of the file's that the request names (exactly or by all their words).
+    pub mentioned_definitions: usize,
 }
 
 /// A definition shown in the map, with an id that stays the same while its file's line and text do.
@@ -156,8 +184,11 @@ pub struct Research {
     pub map: String,
     /// Tokens in `map` (never more than the budget).
     pub tokens: usize,
-    /// Ranked files (chat files excluded), best first.
+    /// Ranked files (chat files excluded), best first: up to [`MapOptions::max_ranked_files`],
+    /// more than the map has room for.
     pub files: Vec<RankedFile>,
+    /// The files `map` names, in its order (files with lines first, then paths alone).
+    pub shown: Vec<String>,
     /// The definitions shown in `map`, best first, with stable ids.
     pub refs: Vec<ChunkRef>,
     /// How the map was built.
@@ -186,6 +217,8 @@ struct State {
     ranks_dirty: bool,
     /// The last ranking and the layout it ranks, to start the next ranking from.
     last_rank: Option<LastRank>,
+    /// Recent commits, when the caller set them (see [`RepoMap::set_history`]).
+    history: Option<Arc<History>>,
 }
 
 /// A ranking kept in memory between requests.
@@ -197,6 +230,22 @@ struct LastRank {
     layout: Layout,
     ranks: Vec<f64>,
 }
+
+/// Personalization of the file whose path best matches the request's words (a file in the chat
+/// or named by its path gets 1).
+const PATH_MATCH_WEIGHT: f64 = 1.0;
+/// How much recent change counts against the lexical match (a prior: it seeds, it does not lead).
+const RECENCY_WEIGHT: f64 = 0.3;
+/// How much changing together with the request's files counts against the lexical match.
+const CO_CHANGE_WEIGHT: f64 = 0.5;
+/// Files whose lexical match is at least this seed the co-change signal.
+const CO_CHANGE_SEED_MATCH: f64 = 0.5;
+/// How much the identifier words (BM25) count against the path's words.
+const CONTENT_WEIGHT: f64 = 0.5;
+/// How much of the best definition's score a definition in the best-matching path gains.
+const PATH_MATCH_DEF_WEIGHT: f64 = 1.0;
+/// Scale of the scores of build output and vendored files (see [`lexical::is_build_output`]).
+const DEMOTED_FACTOR: f64 = 0.05;
 
 /// Runs that parse more files than this write the cache at once; smaller updates are written by
 /// [`RepoMap::flush`] or when the map is dropped, keeping single-file updates off the disk path.
@@ -328,6 +377,14 @@ impl RepoMap {
         );
         state.index = Some(index);
         Ok(research)
+    }
+
+    /// Sets the recent history the ranking uses (files changed recently and often rank up, and
+    /// so do files that change together with those the request is about); `None` ranks without
+    /// it. Callers refresh it when HEAD moves.
+    pub fn set_history(&self, history: Option<History>) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.history = history.map(Arc::new);
     }
 
     /// Writes pending cache updates to disk (also done when the map is dropped).
@@ -582,10 +639,68 @@ impl RepoMap {
             .map(|(i, _)| i)
             .collect();
 
+        // Lexical signals (see `lexical`): the request's words in paths seed the ranking; build
+        // output and vendored copies are kept from leading it unless the request names them.
+        let path_words = {
+            let paths: Vec<&str> = layout.files.iter().map(String::as_str).collect();
+            lexical::path_scores(request, &paths)
+        };
+        let content = {
+            let tags: Vec<&StoredTags> = index
+                .files
+                .values()
+                .filter_map(|e| match &e.outcome {
+                    Outcome::Parsed(tags) => Some(tags),
+                    _ => None,
+                })
+                .collect();
+            lexical::content_scores(request, &index.idents, &tags)
+        };
+        let lexical_match: Vec<f64> = path_words
+            .iter()
+            .zip(&content)
+            .map(|(&p, &c)| p.max(CONTENT_WEIGHT * c))
+            .collect();
+        // History: recently and often changed files, and files that change together with the
+        // chat files and the files the request's words match best.
+        let (recency, co_change) = match &state.history {
+            Some(history) if !history.is_empty() => {
+                let paths: Vec<&str> = layout.files.iter().map(String::as_str).collect();
+                let mut seeds: Vec<(&str, f64)> = chat.iter().map(|&f| (paths[f], 1.0)).collect();
+                seeds.extend(
+                    lexical_match
+                        .iter()
+                        .enumerate()
+                        .filter(|(f, m)| **m >= CO_CHANGE_SEED_MATCH && !chat.contains(f))
+                        .map(|(f, &m)| (paths[f], m)),
+                );
+                (history.recency(&paths), history.co_change(&paths, &seeds))
+            }
+            _ => (vec![0.0; layout.files.len()], vec![0.0; layout.files.len()]),
+        };
+        let path_match: Vec<f64> = (0..layout.files.len())
+            .map(|f| {
+                lexical_match[f]
+                    .max(RECENCY_WEIGHT * recency[f])
+                    .max(CO_CHANGE_WEIGHT * co_change[f])
+            })
+            .collect();
+        let demoted: Vec<bool> = layout
+            .files
+            .iter()
+            .enumerate()
+            .map(|(f, p)| lexical::is_build_output(p) && !mentioned_files.contains(&f))
+            .collect();
+
         let n = layout.node_count();
         let mut personal = vec![0.0f64; n];
         for &f in chat.iter().chain(&mentioned_files) {
             personal[f] = 1.0;
+        }
+        for (f, &m) in path_match.iter().enumerate() {
+            if !demoted[f] {
+                personal[f] = personal[f].max(PATH_MATCH_WEIGHT * m);
+            }
         }
         for (i, &m) in mention_of.iter().enumerate().filter(|(_, m)| **m > 0.0) {
             personal[layout.ident_node(i as u32)] = m;
@@ -670,15 +785,29 @@ impl RepoMap {
                 parsed.push(tags);
             }
         }
+        let mut best_in_file = vec![0.0f64; parsed.len()];
         for (f, tags) in parsed.iter().enumerate() {
             if chat.contains(&f) || tags.defs.is_empty() {
                 continue;
             }
             let file_share = 0.1 * ranks[f] / tags.defs.len() as f64;
+            let factor = if demoted[f] { DEMOTED_FACTOR } else { 1.0 };
             for (d, def) in tags.defs.iter().enumerate() {
                 let ident_share = ranks[layout.ident_node(def.ident)]
                     / layout.def_count[def.ident as usize].max(1) as f64;
-                scored.push((ident_share + file_share, f, d));
+                let score = (ident_share + file_share) * factor;
+                best_in_file[f] = best_in_file[f].max(score);
+                scored.push((score, f, d));
+            }
+        }
+        // A file whose path the request names shows its most important lines even when the
+        // graph's hubs outscore them: each of its definitions gains a share of the best score,
+        // in proportion to the path's match and to the definition's weight within its file.
+        let top = scored.iter().map(|s| s.0).fold(0.0, f64::max);
+        for (score, f, _) in &mut scored {
+            let m = path_match[*f];
+            if m > 0.0 && !demoted[*f] && best_in_file[*f] > 0.0 {
+                *score += PATH_MATCH_DEF_WEIGHT * m * top * (*score / best_in_file[*f]);
             }
         }
         // Only the best few can fit: each shown line costs at least two tokens, and packing gives up
@@ -695,7 +824,22 @@ impl RepoMap {
         let mut file_order: Vec<usize> = (0..layout.files.len())
             .filter(|f| !chat.contains(f))
             .collect();
-        file_order.sort_by(|&a, &b| ranks[b].total_cmp(&ranks[a]).then(a.cmp(&b)));
+        // The files in the order the map lists them, ranked as their definitions are: the graph's
+        // rank, plus the path match's share of the best file's, build output scaled down.
+        let top_rank = (0..layout.files.len())
+            .filter(|f| !chat.contains(f))
+            .map(|f| ranks[f])
+            .fold(0.0, f64::max);
+        let file_rank: Vec<f64> = (0..layout.files.len())
+            .map(|f| {
+                if demoted[f] {
+                    ranks[f] * DEMOTED_FACTOR
+                } else {
+                    ranks[f] + PATH_MATCH_DEF_WEIGHT * path_match[f] * top_rank
+                }
+            })
+            .collect();
+        file_order.sort_by(|&a, &b| file_rank[b].total_cmp(&file_rank[a]).then(a.cmp(&b)));
         stats.rank_ms = started.elapsed().as_millis() as u64;
 
         let started = Instant::now();
@@ -733,14 +877,36 @@ impl RepoMap {
                 )
             })
             .collect();
+        let mut mentioned_defs = vec![0usize; parsed.len()];
+        for (f, tags) in parsed.iter().enumerate() {
+            mentioned_defs[f] = tags
+                .defs
+                .iter()
+                .filter(|d| mention_of[d.ident as usize] > 0.0)
+                .count();
+        }
         let files = file_order
             .iter()
             .take(self.options.max_ranked_files)
-            .filter(|&&f| ranks[f] > 0.0)
             .map(|&f| RankedFile {
                 path: layout.files[f].clone(),
-                rank: ranks[f],
+                rank: file_rank[f],
+                signals: FileSignals {
+                    graph: ranks[f],
+                    path_words: path_words[f],
+                    content_words: content[f],
+                    recency: recency[f],
+                    co_change: co_change[f],
+                    named: mentioned_files.contains(&f),
+                    build_output: lexical::is_build_output(&layout.files[f]),
+                    mentioned_definitions: mentioned_defs[f],
+                },
             })
+            .collect();
+        let shown = rendered
+            .shown
+            .iter()
+            .map(|&f| layout.files[f].clone())
             .collect();
         stats.render_ms = started.elapsed().as_millis() as u64;
         state.last_rank = Some(LastRank {
@@ -753,6 +919,7 @@ impl RepoMap {
             map: rendered.text,
             tokens: rendered.tokens,
             files,
+            shown,
             refs,
             stats,
         }

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use aidx_repo_map::{Cl100kCounter, MapOptions, RepoMap};
+use aidx_repo_map::{Cl100kCounter, DEFAULT_HISTORY_COMMITS, HistoryReader, MapOptions, RepoMap};
 
 use crate::config::Config;
 use crate::pipeline::{Research, Researcher, RoleError};
@@ -11,6 +11,8 @@ use crate::pipeline::{Research, Researcher, RoleError};
 /// The repo map of one repository, kept across requests (its cache makes later calls cheap).
 pub struct RepoMapResearcher {
     map: RepoMap,
+    /// The repository's history (recent and co-changed files rank up); `None` outside git.
+    history: Option<HistoryReader>,
 }
 
 impl RepoMapResearcher {
@@ -26,12 +28,24 @@ impl RepoMapResearcher {
             role: "researcher".into(),
             reason: e.to_string(),
         })?;
-        Ok(RepoMapResearcher { map })
+        let history = HistoryReader::open(root).ok();
+        Ok(RepoMapResearcher { map, history })
     }
 }
 
 impl Researcher for RepoMapResearcher {
     fn research(&mut self, request: &str, chat_files: &[PathBuf]) -> Result<Research, RoleError> {
+        // Up to HEAD as it is now (it moves as the session commits); each commit is diffed once.
+        // A repository without commits ranks without history.
+        if let Some(reader) = &mut self.history {
+            match reader.history("HEAD", DEFAULT_HISTORY_COMMITS) {
+                Ok(history) => self.map.set_history(Some(history)),
+                Err(e) => {
+                    tracing::debug!("ranking without history: {e}");
+                    self.map.set_history(None);
+                }
+            }
+        }
         let found = self
             .map
             .research(request, chat_files, &[])

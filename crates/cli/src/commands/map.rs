@@ -4,7 +4,9 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use aidx_repo_map::{MapOptions, Progress, RepoMap, Research};
+use aidx_repo_map::{
+    DEFAULT_HISTORY_COMMITS, HistoryReader, MapOptions, Progress, RepoMap, Research,
+};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Cold builds shorter than this show no progress bar.
@@ -33,7 +35,8 @@ pub struct MapArgs {
     #[arg(long, value_name = "TEXT", default_value = "")]
     pub request: String,
 
-    /// Print one JSON object (map, tokens, files, refs, stats) instead of the map.
+    /// Print one JSON object instead of the map: map, tokens, budget, files (those the map shows),
+    /// ranked_files (the ranking, longer than the map, each with the signals behind it), refs, stats.
     #[arg(long)]
     pub json: bool,
 
@@ -73,6 +76,13 @@ pub fn run(args: MapArgs, default_map_tokens: usize) -> anyhow::Result<()> {
             bar.set_position(p.done as u64);
         }
     });
+    // The repository's recent history ranks recent and co-changed files up, as in a session.
+    match HistoryReader::open(&args.path)
+        .and_then(|mut r| r.history("HEAD", DEFAULT_HISTORY_COMMITS))
+    {
+        Ok(history) => map.set_history(Some(history)),
+        Err(e) => tracing::debug!("mapping without history: {e}"),
+    }
     let research = map.research(&args.request, &args.focus, &args.mention);
     bar.finish_and_clear();
     let research = research?;
@@ -106,7 +116,9 @@ fn json(research: &Research, budget: usize) -> serde_json::Value {
         "map": research.map,
         "tokens": research.tokens,
         "budget": budget,
-        "files": research.files.iter().map(|f| &f.path).collect::<Vec<_>>(),
+        // What the map shows, in its order; the ranking behind it (longer than the map has
+        // room for) is `ranked_files`, each with the signals that placed it.
+        "files": research.shown,
         "ranked_files": research.files,
         "refs": research.refs,
         "stats": research.stats,

@@ -4,6 +4,9 @@
 //! repo-map-bench generate DIR FILES          write a synthetic repository of FILES source files
 //! repo-map-bench run DIR [--runs N] [--tokens N] [--threads N]
 //! repo-map-bench syntax DIR                  per language: files tree-sitter finds errors in
+//! repo-map-bench replay --mirrors DIR --out DIR [--repos FILE] [--per-repo N] [--skip N]
+//!                       [--tokens N] [--history N] [--anchor FILE] [--only NAME]
+//!                                            commit replay: the files real changes touched (replay.rs)
 //! ```
 //!
 //! `run` keeps its cache in a temporary directory (never in DIR) and prints one line per measurement
@@ -16,6 +19,8 @@ use std::time::{Duration, Instant};
 
 use aidx_repo_map::{MapOptions, RepoMap, Research};
 
+mod replay;
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
@@ -25,7 +30,8 @@ fn main() {
         },
         Some("run") if args.len() >= 2 => run(&args[1..]),
         Some("syntax") if args.len() == 2 => syntax(Path::new(&args[1])),
-        _ => Err("usage: repo-map-bench generate DIR FILES | run DIR [--runs N] [--tokens N] [--threads N] | syntax DIR".into()),
+        Some("replay") => replay::replay(&args[1..]),
+        _ => Err("usage: repo-map-bench generate DIR FILES | run DIR [--runs N] [--tokens N] [--threads N] | syntax DIR | replay --mirrors DIR --out DIR [--repos FILE] [--per-repo N] [--skip N] [--tokens N] [--history N] [--anchor FILE] [--only NAME]".into()),
     };
     if let Err(e) = result {
         eprintln!("repo-map-bench: {e}");
