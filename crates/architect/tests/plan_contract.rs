@@ -510,6 +510,7 @@ fn a_path_plan_md_cannot_carry_is_a_problem() {
             file("`.s"),
             file("a\nb.rs"),
             file(" padded.rs"),
+            file("two words.rs"),
             file("ok.rs"),
         ],
         ..Plan::default()
@@ -524,6 +525,9 @@ fn a_path_plan_md_cannot_carry_is_a_problem() {
             PlanProblem::UnwritablePath {
                 path: " padded.rs".into()
             },
+            PlanProblem::UnwritablePath {
+                path: "two words.rs".into()
+            },
         ]
     );
 }
@@ -537,4 +541,38 @@ fn a_file_listed_twice_in_markdown_is_one_entry() {
     );
     assert_eq!(plan.files.len(), 1);
     assert_eq!(plan.files[0].path, "src/lib.rs");
+}
+
+/// Found by the `plan_markdown` fuzz target: removing a `(new)` marker from the middle of a
+/// note left a double space, which plan.md then rendered as one, so the plan did not read back.
+#[test]
+fn a_note_reads_back_the_same_after_rendering() {
+    let plan = Plan::parse(
+        "# Plan\n\n## Goal\n\ng\n\n## Steps\n\n1. s\n\n## Files\n\n- `src/x.rs` — add it (new) — helper\n",
+    );
+    assert_eq!(plan.files[0].action, FileAction::Create);
+    assert_eq!(plan.files[0].note, "add it — helper");
+    assert_eq!(Plan::parse(&plan.to_markdown()).files, plan.files);
+}
+
+/// Found by the `plan_markdown` fuzz target: a code span left open on one line of `## Files` and
+/// closed lines later read as one path with spaces, which validation passed and the Editor's
+/// reading of plan.md then dropped (it reads a path as one word).
+#[test]
+fn a_path_spanning_lines_is_a_problem_not_a_file_the_editor_never_sees() {
+    let repo = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(repo.path().join("src")).unwrap();
+    std::fs::write(repo.path().join("src/lib.rs"), "pub fn f() {}\n").unwrap();
+    let plan = Plan::parse(
+        "# Plan\n\n## Goal\n\ng\n\n## Steps\n\n1. s\n\n## Files\n\n- `src/lib.rs` — fix\n- `new.rs\nsrc/lib.rs: f\nx.rs` (new)\n",
+    );
+    let problems = plan.validate(repo.path(), &[]);
+    assert!(
+        problems
+            .iter()
+            .any(|p| matches!(p, PlanProblem::UnwritablePath { path } if path.contains(' '))),
+        "{:?} from {:?}",
+        problems,
+        plan.files
+    );
 }

@@ -351,11 +351,13 @@ fn planned_file(item: &str) -> Option<PlannedFile> {
     if path.is_empty() {
         return None;
     }
+    // One space between words, as plan.md renders it (removing a marker leaves a gap).
     let note = rest
         .trim()
         .trim_start_matches(|c: char| matches!(c, '—' | '–' | '-' | ':' | ',') || c.is_whitespace())
-        .trim()
-        .to_string();
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     Some(PlannedFile {
         path,
         action: if is_new {

@@ -27,8 +27,8 @@ pub enum PlanProblem {
         /// The path as written.
         path: String,
     },
-    /// A path plan.md cannot carry as written: a backtick, a line break or another control
-    /// character, or surrounding spaces.
+    /// A path plan.md cannot carry as written: a backtick, whitespace (the Editor reads a path
+    /// as one word), or a control character.
     UnwritablePath {
         /// The path as written.
         path: String,
@@ -102,8 +102,9 @@ impl fmt::Display for PlanProblem {
             }
             PlanProblem::UnwritablePath { path } => write!(
                 f,
-                "{path:?} is not a plain repository path (it has a backtick, a line break, a control character \
-                 or surrounding spaces): write the file's path exactly as it is in the repository"
+                "{path:?} is not a plain repository path (it has a backtick, whitespace or a control \
+                 character): write the file's path exactly as it is in the repository; aidx cannot edit \
+                 files whose names hold spaces"
             ),
             PlanProblem::PathOutsideRepo { path } => {
                 write!(
@@ -143,11 +144,14 @@ impl Plan {
             problems.push(PlanProblem::NoSteps);
         }
         for file in &self.files {
-            // plan.md writes each path in a code span on one line; a path that cannot be written
-            // so would reach the Editor as another path.
-            if file.path.trim() != file.path
-                || file.path.is_empty()
-                || file.path.chars().any(|c| c == '`' || c.is_control())
+            // plan.md writes each path in a code span on one line, and the Editor reads a path as
+            // one word; a path that cannot be written so would reach the Editor as another path,
+            // or as none.
+            if file.path.is_empty()
+                || file
+                    .path
+                    .chars()
+                    .any(|c| c == '`' || c.is_whitespace() || c.is_control())
             {
                 problems.push(PlanProblem::UnwritablePath {
                     path: file.path.clone(),
