@@ -130,3 +130,19 @@ fn a_closed_stdout_ends_a_printing_command_quietly() {
     );
     assert_ne!(out.status.code(), Some(101), "{stderr}");
 }
+
+#[test]
+fn an_unknown_route_is_refused_with_the_routes_to_choose_from() {
+    let repo = TempRepo::with_files(&[("a.txt", "a\n")]);
+    let out = repo.run(&["run", "-m", "rename a", "--route", "cloud", "--yes"]);
+    let (_, stderr) = texts(&out);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("`cloud` is not a route: use local, architect or auto"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.root.join("a.txt")).unwrap(),
+        "a\n"
+    );
+}

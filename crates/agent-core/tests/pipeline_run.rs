@@ -10,7 +10,8 @@ use aidx_agent_core::config::Config;
 use aidx_agent_core::edit::{GrammarFile, GrammarLimits, search_replace_grammar_for_files};
 use aidx_agent_core::git::{EditRepo, validate_commit_message};
 use aidx_agent_core::pipeline::{
-    AutoApprove, FinishReason, Pipeline, PipelineError, RunOptions, RunReport, RunStatus,
+    AutoApprove, FinishReason, Pipeline, PipelineError, Route, RouteChoice, RunOptions, RunReport,
+    RunStatus,
 };
 use git_support::TestRepo;
 use pipeline_support::{
@@ -661,7 +662,11 @@ fn a_refactor_commit_carries_an_arch_tag() {
     let mut planner = ScriptedPlanner::plan(PLAN);
     let report = Pipeline::new(&repo, &config, &mut editor, &mut reviewer)
         .with_planner(&mut planner)
-        .with_options(options())
+        .with_options(RunOptions {
+            // A rename is a change at one place: the heuristic would plan it locally.
+            route: RouteChoice::Force(Route::Architect),
+            ..options()
+        })
         .run("Rename the greeting parameter", &[])
         .unwrap();
     assert_eq!(report.status, RunStatus::Committed, "{report:#?}");

@@ -69,6 +69,27 @@ pub fn editor_with_budget(ctx: &Context) -> anyhow::Result<(Box<dyn Editor>, Opt
     Ok((editor(ctx)?, None))
 }
 
+/// The `researcher.router` model, when configured (Hybrid Routing). A router that is configured
+/// but cannot load is an error naming the role, before the run starts.
+pub fn router(ctx: &Context) -> anyhow::Result<Option<Box<dyn Editor>>> {
+    let Some(role) = &ctx.config.router else {
+        return Ok(None);
+    };
+    let router: Box<dyn Editor> = match role.provider {
+        Provider::Embedded => Box::new(
+            EmbeddedEditor::load(role, &ctx.config)
+                .map_err(|e| anyhow::anyhow!("researcher.router: {e} (researcher.router.model)"))?,
+        ),
+        Provider::OpenAiCompatible => Box::new(
+            RemoteEditor::new(role).map_err(|e| anyhow::anyhow!("researcher.router: {e}"))?,
+        ),
+        other => anyhow::bail!(
+            "researcher.router.provider {other:?} is not supported for the router; use embedded or openai-compatible"
+        ),
+    };
+    Ok(Some(router))
+}
+
 /// The Editor: the embedded model, or an OpenAI-compatible server.
 pub fn editor(ctx: &Context) -> anyhow::Result<Box<dyn Editor>> {
     let role = &ctx.config.editor;

@@ -24,6 +24,7 @@ mod plan_grammar;
 mod report;
 mod review;
 mod roles;
+mod route;
 mod run;
 pub(crate) mod template;
 
@@ -49,4 +50,5 @@ pub use roles::{
     ChatMessage, ChatRole, Completion, Editor, FinishReason, GenerateOptions, Planner, Research,
     Researcher, RoleError,
 };
+pub use route::{Decider, Route, RouteChoice, RouteDecision, ask_router, heuristic};
 pub use run::{Pipeline, RunOptions};

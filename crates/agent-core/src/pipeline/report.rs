@@ -106,6 +106,8 @@ pub struct RunReport {
     pub run_id: String,
     /// Who planned (`architect`, `local`), `None` for `edit --plan`.
     pub planner: Option<String>,
+    /// Where the request was routed and why (Hybrid Routing), `None` for `edit --plan`.
+    pub route: Option<super::route::RouteDecision>,
     /// The plan file, relative to the repository root.
     pub plan_path: String,
     /// The files the plan names.
@@ -150,6 +152,7 @@ impl RunReport {
             request: request.to_string(),
             run_id: run_id.to_string(),
             planner: None,
+            route: None,
             plan_path: plan_path.to_string(),
             plan_files: Vec::new(),
             refs: Vec::new(),

@@ -35,6 +35,7 @@ use super::review::{
 use super::roles::{
     ChatMessage, ChatRole, Editor, GenerateOptions, Planner, Research, Researcher, RoleError,
 };
+use super::route::{Decider, Route, RouteChoice, RouteDecision, ask_router, heuristic};
 use super::template::fill;
 
 /// The request with the earlier conversation, for the planner.
@@ -68,6 +69,8 @@ pub struct RunOptions {
     /// under `max-chat-history-tokens` in its own tokens (oldest dropped first); the Editor
     /// never does (the hard reset).
     pub conversation: Vec<ChatMessage>,
+    /// `--route`: where requests are planned (the router or heuristic decides under `auto`).
+    pub route: RouteChoice,
 }
 
 impl Default for RunOptions {
@@ -80,6 +83,7 @@ impl Default for RunOptions {
             grammar_limits: GrammarLimits::default(),
             conversation: Vec::new(),
             write_plan: true,
+            route: RouteChoice::Auto,
         }
     }
 }
@@ -103,6 +107,7 @@ pub struct Pipeline<'a> {
     reviewer: &'a mut dyn Reviewer,
     researcher: Option<&'a mut dyn Researcher>,
     planner: Option<&'a mut dyn Planner>,
+    router: Option<&'a mut dyn Editor>,
     observer: &'a mut dyn Observer,
     options: RunOptions,
 }
@@ -126,6 +131,7 @@ impl<'a> Pipeline<'a> {
             reviewer,
             researcher: None,
             planner: None,
+            router: None,
             observer: silent,
             options: RunOptions::default(),
         }
@@ -140,6 +146,13 @@ impl<'a> Pipeline<'a> {
     /// Uses `planner` (the Architect) for the Plan step.
     pub fn with_planner(mut self, planner: &'a mut dyn Planner) -> Self {
         self.planner = Some(planner);
+        self
+    }
+
+    /// Uses `router` (the `researcher.router` model) to route each request (Hybrid Routing);
+    /// without one the heuristic routes.
+    pub fn with_router(mut self, router: &'a mut dyn Editor) -> Self {
+        self.router = Some(router);
         self
     }
 
@@ -308,6 +321,16 @@ impl<'a> Pipeline<'a> {
     ) -> Result<PlanDocument, PipelineError> {
         let cancel = self.options.cancel.clone();
         let original = request;
+        let decision = self.route(request, research)?;
+        if let Some(decision) = &decision {
+            let text = decision.to_string();
+            self.emit(Event::Notice(&text));
+        }
+        let routed_local = decision.as_ref().is_some_and(|d| d.route == Route::Local);
+        report.route = decision;
+        if routed_local {
+            return self.plan_locally(original, research, report);
+        }
         let reason = match self.planner.as_deref_mut() {
             Some(planner) => {
                 // `history-overflow: summarize`: the Editor writes the summary (the Architect's
@@ -360,6 +383,55 @@ impl<'a> Pipeline<'a> {
         let notice = format!("{reason}; the local model plans instead (fully-local mode)");
         self.emit(Event::Notice(&notice));
         report.warnings.push(notice);
+        self.plan_locally(original, research, report)
+    }
+
+    /// Hybrid Routing: where this request is planned, or `None` when there is nothing to decide
+    /// (no Architect and not fully local: the Plan step then says why it cannot plan).
+    fn route(
+        &mut self,
+        request: &str,
+        research: &Research,
+    ) -> Result<Option<RouteDecision>, PipelineError> {
+        if let RouteChoice::Force(route) = self.options.route {
+            return Ok(Some(RouteDecision {
+                route,
+                by: Decider::Override,
+                reason: format!("--route {route}"),
+            }));
+        }
+        if self.planner.is_none() {
+            return Ok(self.config.fully_local.then(|| RouteDecision {
+                route: Route::Local,
+                by: Decider::NoArchitect,
+                reason: "no architect is configured".into(),
+            }));
+        }
+        match self.router.as_deref_mut() {
+            Some(router) => {
+                self.observer.event(&Event::Phase {
+                    phase: Phase::Plan,
+                    detail: "the router is routing the request",
+                });
+                Ok(Some(ask_router(
+                    router,
+                    request,
+                    research,
+                    &self.options.cancel,
+                )?))
+            }
+            None => Ok(Some(heuristic(request, research))),
+        }
+    }
+
+    /// The local model plans (a `local` route, or no Architect in fully-local mode).
+    fn plan_locally(
+        &mut self,
+        original: &str,
+        research: &Research,
+        report: &mut RunReport,
+    ) -> Result<PlanDocument, PipelineError> {
+        let cancel = self.options.cancel.clone();
         self.emit(Event::Phase {
             phase: Phase::Plan,
             detail: "the local model is planning",
@@ -870,9 +942,9 @@ impl<'a> Pipeline<'a> {
     /// silently.
     fn note_unused_roles(&mut self, report: &mut RunReport) {
         let mut unused = Vec::new();
-        if self.config.router.is_some() {
+        if self.config.router.is_some() && self.router.is_none() {
             unused.push(
-                "researcher.router is configured but no router model runs yet: the plan always comes from the architect (or the local model when fully-local)",
+                "researcher.router is configured but this run has no router model: the heuristic routes",
             );
         }
         if self.config.verifier.is_some() {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use aidx_agent_core::git::{self, EditRepo, GitError};
 use aidx_agent_core::pipeline::{
     AutoApprove, Event, Observer, Phase, Pipeline, PipelineError, ReviewAnswer, ReviewDecision,
-    ReviewRequest, Reviewer, RunReport, RunStatus,
+    ReviewRequest, Reviewer, RouteChoice, RunReport, RunStatus,
 };
 use anyhow::Context as _;
 
@@ -22,8 +22,18 @@ pub struct RunArgs {
     /// Read the request from a file.
     #[arg(long, conflicts_with = "message")]
     pub message_file: Option<PathBuf>,
+    /// Where the request is planned: `local` (the local model plans; no cloud call), `architect`
+    /// (the cloud Architect plans), or `auto` (the researcher.router model decides, or a
+    /// heuristic without one; the decision and its reason are printed).
+    #[arg(long, default_value = "auto", value_parser = parse_route)]
+    pub route: RouteChoice,
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+fn parse_route(text: &str) -> Result<RouteChoice, String> {
+    RouteChoice::parse(text)
+        .ok_or_else(|| format!("`{text}` is not a route: use local, architect or auto"))
 }
 
 /// Arguments of `aidx edit`.
@@ -68,14 +78,14 @@ pub fn run(args: RunArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             .with_context(|| format!("cannot read the request from {}", file.display()))?,
         (None, None) => anyhow::bail!("give the request with -m \"...\" or --message-file FILE"),
     };
-    execute(global, &args.common, |pipeline| {
+    execute(global, &args.common, args.route, |pipeline| {
         pipeline.run(&request, &args.common.files)
     })
 }
 
 /// Runs `aidx edit --plan`.
 pub fn edit(args: EditArgs, global: &GlobalArgs) -> anyhow::Result<()> {
-    execute(global, &args.common, |pipeline| {
+    execute(global, &args.common, RouteChoice::Auto, |pipeline| {
         pipeline.edit_only(&args.plan, args.message.as_deref(), &args.common.files)
     })
 }
@@ -83,6 +93,7 @@ pub fn edit(args: EditArgs, global: &GlobalArgs) -> anyhow::Result<()> {
 fn execute(
     global: &GlobalArgs,
     common: &CommonArgs,
+    route: RouteChoice,
     go: impl FnOnce(&mut Pipeline<'_>) -> Result<RunReport, PipelineError>,
 ) -> anyhow::Result<()> {
     let ctx = Context::load(global)?;
@@ -120,11 +131,13 @@ fn execute(
     };
     let mut researcher = crate::roles::researcher(&ctx, repo.root());
     let mut planner = crate::roles::planner(&ctx, repo.root())?;
+    let mut router = crate::roles::router(&ctx)?;
     let ctrl_c = crate::interrupt::CtrlC::install();
     let options = aidx_agent_core::pipeline::RunOptions {
         cancel: ctrl_c.token().clone(),
         commit_on_failed_checks: common.commit_on_failed_checks,
         write_plan: !common.dry_run,
+        route,
         ..Default::default()
     };
     let mut pipeline = Pipeline::new(&repo, &ctx.config, editor.as_mut(), reviewer)
@@ -135,6 +148,9 @@ fn execute(
     }
     if let Some(p) = planner.as_deref_mut() {
         pipeline = pipeline.with_planner(p);
+    }
+    if let Some(r) = router.as_deref_mut() {
+        pipeline = pipeline.with_router(r);
     }
     let report = match go(&mut pipeline) {
         Ok(report) => report,
