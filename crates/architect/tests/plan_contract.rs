@@ -576,3 +576,25 @@ fn a_path_spanning_lines_is_a_problem_not_a_file_the_editor_never_sees() {
         plan.files
     );
 }
+
+/// Found by the `plan_markdown` fuzz target: a goal written over several lines, the first opening
+/// bold text and a later one closing it, was rendered on one line that read back as a bold
+/// `**… Files …**` heading, so plan.md named a file the plan did not have.
+#[test]
+fn a_goal_that_looks_like_a_heading_or_an_item_reads_back_as_the_goal() {
+    for goal in [
+        "**Goal stuff # Files x** src/a.rs (e)",
+        "# Files",
+        "- src/b.rs",
+        "Files: src/c.rs",
+    ] {
+        let plan = Plan {
+            goal: goal.into(),
+            steps: vec!["s".into()],
+            ..Plan::default()
+        };
+        let back = Plan::parse(&plan.to_markdown());
+        assert_eq!(back.goal, goal, "{}", plan.to_markdown());
+        assert!(back.files.is_empty(), "{}", plan.to_markdown());
+    }
+}

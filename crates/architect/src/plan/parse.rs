@@ -6,7 +6,7 @@ use super::render::NONE_ITEM;
 use super::{FileAction, Plan, PlannedFile};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Section {
+pub(super) enum Section {
     Goal,
     Context,
     Steps,
@@ -176,7 +176,7 @@ const PLAIN_TITLES: &[&str] = &[
 /// Recognises a heading line: `## Title`, `**Title**` / `**Title:** text`, or `Title: text` for the exact
 /// [`PLAIN_TITLES`]. Returns the section (`None` for an unknown heading, which ends the current section) and any
 /// text on the same line after the title.
-fn heading(line: &str) -> Option<(Option<Section>, &str)> {
+pub(super) fn heading(line: &str) -> Option<(Option<Section>, &str)> {
     let trimmed = line.trim();
     if trimmed.starts_with('#') {
         return Some((classify(trimmed.trim_start_matches('#')), ""));
@@ -195,7 +195,7 @@ fn heading(line: &str) -> Option<(Option<Section>, &str)> {
 }
 
 /// The content of a list item line, without its marker (`-`, `*`, `+`, `1.`, `1)`, and a `[ ]` checkbox).
-fn list_item(trimmed: &str) -> Option<&str> {
+pub(super) fn list_item(trimmed: &str) -> Option<&str> {
     let content = if let Some(rest) = trimmed.strip_prefix(['-', '*', '+']) {
         rest.strip_prefix([' ', '\t'])?
     } else {

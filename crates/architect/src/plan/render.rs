@@ -13,7 +13,17 @@ impl Plan {
     pub fn to_markdown(&self) -> String {
         let mut out = String::from("# Plan\n\n## Goal\n\n");
         let goal = one_line(&self.goal);
-        out.push_str(if goal.is_empty() { NONE_ITEM } else { &goal });
+        if goal.is_empty() {
+            out.push_str(NONE_ITEM);
+        } else if super::parse::heading(&goal).is_some() || super::parse::list_item(&goal).is_some()
+        {
+            // A goal that reads as a heading (`**Files:** …`, `# …`) or a list item would read
+            // back as another section or lose its marker; as a list item it reads back whole.
+            out.push_str("- ");
+            out.push_str(&goal);
+        } else {
+            out.push_str(&goal);
+        }
         out.push_str("\n\n## Context\n\n");
         bullet_list(
             &mut out,
