@@ -354,3 +354,37 @@ fn a_key_with_an_empty_segment_is_reported_not_searched_forever() {
     assert_eq!(layers::find_key_line(text, "editor..max-tokens"), None);
     assert_eq!(layers::find_key_line(text, "editor.max-tokens"), Some(4));
 }
+
+#[test]
+fn verifier_rules_are_a_list_and_anything_else_is_an_error_naming_the_key() {
+    let d = dirs(
+        None,
+        Some(
+            "verifier:\n  provider: embedded\n  rules:\n    - no TODO placeholders\n    - do not delete tests\n",
+        ),
+    );
+    let c = Settings::load(&opts(&d, &[], &[])).unwrap().config();
+    assert_eq!(
+        c.verifier_rules,
+        ["no TODO placeholders", "do not delete tests"]
+    );
+    assert_eq!(c.verifier.unwrap().provider, Provider::Embedded);
+
+    let d = dirs(None, Some("verifier:\n  rules: no TODO placeholders\n"));
+    let c = Settings::load(&opts(&d, &[], &[])).unwrap().config();
+    assert_eq!(
+        c.verifier_rules,
+        ["no TODO placeholders"],
+        "one string is one rule"
+    );
+
+    let d = dirs(None, Some("verifier:\n  rules:\n    - 3\n"));
+    let e = only(errors(&d, &[], &[]));
+    assert_eq!(e.key, "verifier.rules");
+    assert_eq!(e.line, Some(2));
+    assert!(
+        e.message.contains("list of non-empty strings"),
+        "{}",
+        e.message
+    );
+}

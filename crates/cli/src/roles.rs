@@ -5,7 +5,7 @@ use std::path::Path;
 use aidx_agent_core::adapters::cloud::{CloudPlanner, RemoteEditor};
 use aidx_agent_core::adapters::embedded::EmbeddedEditor;
 use aidx_agent_core::adapters::research::RepoMapResearcher;
-use aidx_agent_core::config::Provider;
+use aidx_agent_core::config::{Provider, RoleConfig};
 use aidx_agent_core::pipeline::{Editor, Planner, Researcher};
 use aidx_editor_local::budget::Budget;
 
@@ -72,22 +72,37 @@ pub fn editor_with_budget(ctx: &Context) -> anyhow::Result<(Box<dyn Editor>, Opt
 /// The `researcher.router` model, when configured (Hybrid Routing). A router that is configured
 /// but cannot load is an error naming the role, before the run starts.
 pub fn router(ctx: &Context) -> anyhow::Result<Option<Box<dyn Editor>>> {
-    let Some(role) = &ctx.config.router else {
+    side_model(ctx, ctx.config.router.as_ref(), "researcher.router")
+}
+
+/// The `verifier` model, when configured (the Verifier Cascade's model layer). A verifier that
+/// is configured but cannot load is an error naming the role, before the run starts.
+pub fn verifier(ctx: &Context) -> anyhow::Result<Option<Box<dyn Editor>>> {
+    side_model(ctx, ctx.config.verifier.as_ref(), "verifier")
+}
+
+/// A model beside the Editor that answers through the Editor interface: embedded, or a server.
+fn side_model(
+    ctx: &Context,
+    role: Option<&RoleConfig>,
+    key: &str,
+) -> anyhow::Result<Option<Box<dyn Editor>>> {
+    let Some(role) = role else {
         return Ok(None);
     };
-    let router: Box<dyn Editor> = match role.provider {
+    let model: Box<dyn Editor> = match role.provider {
         Provider::Embedded => Box::new(
             EmbeddedEditor::load(role, &ctx.config)
-                .map_err(|e| anyhow::anyhow!("researcher.router: {e} (researcher.router.model)"))?,
+                .map_err(|e| anyhow::anyhow!("{key}: {e} ({key}.model)"))?,
         ),
-        Provider::OpenAiCompatible => Box::new(
-            RemoteEditor::new(role).map_err(|e| anyhow::anyhow!("researcher.router: {e}"))?,
-        ),
+        Provider::OpenAiCompatible => {
+            Box::new(RemoteEditor::new(role).map_err(|e| anyhow::anyhow!("{key}: {e}"))?)
+        }
         other => anyhow::bail!(
-            "researcher.router.provider {other:?} is not supported for the router; use embedded or openai-compatible"
+            "{key}.provider {other:?} is not supported there; use embedded or openai-compatible"
         ),
     };
-    Ok(Some(router))
+    Ok(Some(model))
 }
 
 /// The Editor: the embedded model, or an OpenAI-compatible server.

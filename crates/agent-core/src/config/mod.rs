@@ -256,6 +256,10 @@ impl Settings {
                 .unwrap_or_else(RoleConfig::default_editor),
             router: self.role("researcher.router"),
             verifier: self.role("verifier"),
+            verifier_rules: match self.get("verifier.rules").map(|e| &e.value) {
+                Some(ConfigValue::List(items)) => items.clone(),
+                _ => Vec::new(),
+            },
         }
     }
 }
@@ -379,6 +383,8 @@ pub struct Config {
     pub router: Option<RoleConfig>,
     /// The optional verifier.
     pub verifier: Option<RoleConfig>,
+    /// `verifier.rules`: what the verifier model checks each change against, besides plan.md.
+    pub verifier_rules: Vec<String>,
 }
 
 /// Finds the git root at or above `start`, if any.

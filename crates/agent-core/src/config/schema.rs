@@ -22,6 +22,8 @@ pub enum Kind {
     OneOf(&'static [&'static str]),
     /// A role's provider.
     Provider,
+    /// A list of non-empty strings (a single string is a list of one).
+    TextList,
 }
 
 /// The providers a role may use.
@@ -171,6 +173,12 @@ pub const KEYS: &[KeySpec] = &[
         kind: Kind::Count,
         default: Some("3"),
         doc: "how many times failed edits go back to the Editor",
+    },
+    KeySpec {
+        path: "verifier.rules",
+        kind: Kind::TextList,
+        default: None,
+        doc: "rules the verifier model checks each change against, e.g. [\"no TODO placeholders\", \"do not delete tests\"]",
     },
     KeySpec {
         path: "syntax-check",

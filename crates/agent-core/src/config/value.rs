@@ -21,6 +21,8 @@ pub enum ConfigValue {
     Float(f64),
     /// One word out of a fixed set.
     Word(String),
+    /// A list of strings.
+    List(Vec<String>),
 }
 
 impl fmt::Display for ConfigValue {
@@ -33,6 +35,7 @@ impl fmt::Display for ConfigValue {
             }
             ConfigValue::Size { written, .. } => write!(f, "{written}"),
             ConfigValue::Float(x) => write!(f, "{x}"),
+            ConfigValue::List(items) => write!(f, "[{}]", items.join("; ")),
         }
     }
 }
@@ -47,6 +50,7 @@ impl ConfigValue {
             ConfigValue::Float(x) => serde_json::Number::from_f64(*x)
                 .map(serde_json::Value::Number)
                 .unwrap_or(serde_json::Value::Null),
+            ConfigValue::List(items) => items.clone().into(),
             other => other.to_string().into(),
         }
     }
@@ -101,6 +105,27 @@ pub fn parse_value(kind: Kind, value: &serde_norway::Value) -> Result<ConfigValu
         }
         Kind::OneOf(words) => word(value, words, &shown),
         Kind::Provider => word(value, PROVIDERS, &shown),
+        Kind::TextList => {
+            let items: Option<Vec<String>> = match value {
+                Y::String(s) => Some(vec![s.clone()]),
+                Y::Sequence(items) => items
+                    .iter()
+                    .map(|item| match item {
+                        Y::String(s) => Some(s.clone()),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => None,
+            };
+            match items {
+                Some(items) if items.iter().all(|i| !i.trim().is_empty()) => {
+                    Ok(ConfigValue::List(items))
+                }
+                _ => Err(format!(
+                    "expected a list of non-empty strings (e.g. [\"no TODO placeholders\"]), found {shown}"
+                )),
+            }
+        }
     }
 }
 

@@ -27,6 +27,7 @@ mod roles;
 mod route;
 mod run;
 pub(crate) mod template;
+mod verifier;
 
 pub use ask::{ask, ask_messages};
 pub use cancel::CancelToken;
@@ -52,3 +53,4 @@ pub use roles::{
 };
 pub use route::{Decider, Route, RouteChoice, RouteDecision, ask_router, heuristic};
 pub use run::{Pipeline, RunOptions};
+pub use verifier::{Verdict, VerdictKind, VerdictReason, ask_verifier};

@@ -127,6 +127,8 @@ pub struct RunReport {
     /// What the verifier's rules found, every round (an edit sent back shows here even when a
     /// later one passed).
     pub verifier: Vec<crate::verify::Finding>,
+    /// The verifier model's verdict on each draft it read (the Verifier Cascade's second layer).
+    pub verdicts: Vec<super::verifier::Verdict>,
     /// The unified diff (previewed, reviewed and landed).
     pub diff: String,
     /// The changed files.
@@ -162,6 +164,7 @@ impl RunReport {
             failures: Vec::new(),
             edit_error: None,
             verifier: Vec::new(),
+            verdicts: Vec::new(),
             diff: String::new(),
             files: Vec::new(),
             checks: Vec::new(),

@@ -37,6 +37,7 @@ use super::roles::{
 };
 use super::route::{Decider, Route, RouteChoice, RouteDecision, ask_router, heuristic};
 use super::template::fill;
+use super::verifier::{VerdictKind, ask_verifier};
 
 /// The request with the earlier conversation, for the planner.
 const PLAN_CONVERSATION: &str = include_str!("../../prompts/plan_conversation.md");
@@ -108,6 +109,7 @@ pub struct Pipeline<'a> {
     researcher: Option<&'a mut dyn Researcher>,
     planner: Option<&'a mut dyn Planner>,
     router: Option<&'a mut dyn Editor>,
+    verifier: Option<&'a mut dyn Editor>,
     observer: &'a mut dyn Observer,
     options: RunOptions,
 }
@@ -132,6 +134,7 @@ impl<'a> Pipeline<'a> {
             researcher: None,
             planner: None,
             router: None,
+            verifier: None,
             observer: silent,
             options: RunOptions::default(),
         }
@@ -153,6 +156,13 @@ impl<'a> Pipeline<'a> {
     /// without one the heuristic routes.
     pub fn with_router(mut self, router: &'a mut dyn Editor) -> Self {
         self.router = Some(router);
+        self
+    }
+
+    /// Uses `verifier` (the `verifier` model) to check each draft that passes the rule layer
+    /// against plan.md and `verifier.rules` before review (the Verifier Cascade).
+    pub fn with_verifier(mut self, verifier: &'a mut dyn Editor) -> Self {
+        self.verifier = Some(verifier);
         self
     }
 
@@ -488,6 +498,8 @@ impl<'a> Pipeline<'a> {
         // to `max-reflections`.
         let mut revisions = 0u32;
         let mut round = 0u32;
+        // Drafts the verifier model has read.
+        let mut drafts = 0u32;
         loop {
             let Some((outcome, reply)) = self.edit(&prepared, seed, &mut report)? else {
                 return Ok(report);
@@ -519,6 +531,57 @@ impl<'a> Pipeline<'a> {
                     ChatMessage::user(crate::verify::reflection(&findings)),
                 ];
                 continue;
+            }
+            if let Some(verifier) = self.verifier.as_deref_mut() {
+                drafts += 1;
+                self.observer.event(&Event::Phase {
+                    phase: Phase::Review,
+                    detail: "the verifier is checking the draft",
+                });
+                let diff = self.repo.preview(&outcome.changes)?;
+                let verdict = ask_verifier(
+                    verifier,
+                    &plan.markdown,
+                    &self.config.verifier_rules,
+                    &diff,
+                    drafts,
+                    &self.options.cancel,
+                )?;
+                self.stop_if_interrupted()?;
+                let reasons = verdict
+                    .reasons
+                    .iter()
+                    .map(|r| format!("{}: {}", r.file, r.reason))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let kind = verdict.verdict;
+                let text = match kind {
+                    VerdictKind::Accept => "verifier model: accept".to_string(),
+                    VerdictKind::Revise => format!("verifier model: revise ({reasons})"),
+                    VerdictKind::Unreadable => format!(
+                        "verifier model: no verdict ({reasons}); the draft goes on to review unverified"
+                    ),
+                };
+                self.emit(Event::Notice(&text));
+                let reflection = super::verifier::reflection(&verdict);
+                report.verdicts.push(verdict);
+                match kind {
+                    VerdictKind::Accept => {}
+                    VerdictKind::Unreadable => report.warnings.push(text),
+                    VerdictKind::Revise => {
+                        if revisions >= self.config.max_reflections {
+                            report.status = RunStatus::EditFailed;
+                            report.edit_error = Some(format!(
+                                "the verifier model still asks for a revision after {} draft(s), so nothing was written: {reasons}. Review its reasons, make the request narrower, or run without the verifier role",
+                                revisions + 1
+                            ));
+                            return Ok(report);
+                        }
+                        revisions += 1;
+                        seed = vec![ChatMessage::assistant(reply), ChatMessage::user(reflection)];
+                        continue;
+                    }
+                }
             }
             round += 1;
             let intent = commit_intent(
@@ -947,9 +1010,9 @@ impl<'a> Pipeline<'a> {
                 "researcher.router is configured but this run has no router model: the heuristic routes",
             );
         }
-        if self.config.verifier.is_some() {
+        if self.config.verifier.is_some() && self.verifier.is_none() {
             unused.push(
-                "verifier is configured but no model verifier runs yet: only the rule layer (verify.* in .aidx.yml) checks the edits",
+                "verifier is configured but this run has no verifier model: only the rule layer (verify.* in .aidx.yml) checks the edits",
             );
         }
         for text in unused {

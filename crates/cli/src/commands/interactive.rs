@@ -156,6 +156,9 @@ struct CliBackend {
     budget: Option<Budget>,
     researcher: Option<Box<dyn Researcher>>,
     planner: Option<Box<dyn Planner>>,
+    /// The `researcher.router` and `verifier` models, loaded with the Editor when configured.
+    router: Option<Box<dyn Editor>>,
+    verifier: Option<Box<dyn Editor>>,
     notes: Vec<String>,
 }
 
@@ -178,6 +181,8 @@ impl CliBackend {
             budget: None,
             researcher,
             planner,
+            router: None,
+            verifier: None,
             notes,
         })
     }
@@ -274,6 +279,9 @@ impl Backend for CliBackend {
             .map_err(|e| BackendError::new(format!("{e:#}")))?;
         self.editor = Some(editor);
         self.budget = budget;
+        let side = |e: anyhow::Error| BackendError::new(format!("{e:#}"));
+        self.router = crate::roles::router(&self.ctx).map_err(side)?;
+        self.verifier = crate::roles::verifier(&self.ctx).map_err(side)?;
         Ok(())
     }
 
@@ -300,6 +308,12 @@ impl Backend for CliBackend {
         }
         if let Some(p) = self.planner.as_deref_mut() {
             pipeline = pipeline.with_planner(p);
+        }
+        if let Some(r) = self.router.as_deref_mut() {
+            pipeline = pipeline.with_router(r);
+        }
+        if let Some(v) = self.verifier.as_deref_mut() {
+            pipeline = pipeline.with_verifier(v);
         }
         // The Editor may change the editable files; read-only ones reach the Architect through
         // the repository map's ranking of chat files.

@@ -132,6 +132,7 @@ fn execute(
     let mut researcher = crate::roles::researcher(&ctx, repo.root());
     let mut planner = crate::roles::planner(&ctx, repo.root())?;
     let mut router = crate::roles::router(&ctx)?;
+    let mut verifier = crate::roles::verifier(&ctx)?;
     let ctrl_c = crate::interrupt::CtrlC::install();
     let options = aidx_agent_core::pipeline::RunOptions {
         cancel: ctrl_c.token().clone(),
@@ -151,6 +152,9 @@ fn execute(
     }
     if let Some(r) = router.as_deref_mut() {
         pipeline = pipeline.with_router(r);
+    }
+    if let Some(v) = verifier.as_deref_mut() {
+        pipeline = pipeline.with_verifier(v);
     }
     let report = match go(&mut pipeline) {
         Ok(report) => report,
