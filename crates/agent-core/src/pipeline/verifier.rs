@@ -52,18 +52,58 @@ const VERIFIER_MAX_TOKENS: usize = 384;
 /// The verifier's instructions.
 const VERIFIER_PROMPT: &str = include_str!("prompts/verifier.md");
 
-/// The answer, constrained: accept with no reasons, or revise with one or two. Each field is
-/// short enough that the whole object fits in [`VERIFIER_MAX_TOKENS`] even at one token per
-/// character, so a constrained answer is never cut off.
-fn verdict_grammar() -> String {
-    "start: accept | revise\n\
-     accept: \"{\\\"verdict\\\": \\\"accept\\\", \\\"reasons\\\": []}\"\n\
-     revise: \"{\\\"verdict\\\": \\\"revise\\\", \\\"reasons\\\": [\" reasons \"]}\"\n\
-     reasons: reason | reason \", \" reason\n\
-     reason: \"{\\\"file\\\": \\\"\" PATH \"\\\", \\\"reason\\\": \\\"\" TEXT \"\\\"}\"\n\
-     PATH: /[A-Za-z0-9_.\\/-]{1,60}/\n\
-     TEXT: /[A-Za-z0-9 ,.;:()'-]{1,80}/\n"
-        .to_string()
+/// The answer, constrained: accept with no reasons, or revise with one or two, each naming one
+/// of the diff's files (`files`; any path-like text when none can be written as a literal). Each
+/// field is short enough that the whole object fits in [`VERIFIER_MAX_TOKENS`] even at one token
+/// per character, so a constrained answer is never cut off.
+fn verdict_grammar(files: &[String]) -> String {
+    let plain = |f: &String| {
+        !f.is_empty()
+            && f.len() <= 60
+            && f.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '-'))
+    };
+    let path = if !files.is_empty() && files.iter().all(plain) {
+        files
+            .iter()
+            .map(|f| format!("\"{f}\""))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    } else {
+        "/[A-Za-z0-9_.\\/-]{1,60}/".to_string()
+    };
+    format!(
+        "start: accept | revise\n\
+         accept: \"{{\\\"verdict\\\": \\\"accept\\\", \\\"reasons\\\": []}}\"\n\
+         revise: \"{{\\\"verdict\\\": \\\"revise\\\", \\\"reasons\\\": [\" reasons \"]}}\"\n\
+         reasons: reason | reason \", \" reason\n\
+         reason: \"{{\\\"file\\\": \\\"\" PATH \"\\\", \\\"reason\\\": \\\"\" TEXT \"\\\"}}\"\n\
+         PATH: {path}\n\
+         TEXT: /[A-Za-z0-9 ,.;:()'-]{{1,80}}/\n"
+    )
+}
+
+/// The files a unified diff changes (its `+++ b/…` lines; a deleted file by its `--- a/…`).
+fn diff_files(diff: &str) -> Vec<String> {
+    let mut files: Vec<String> = Vec::new();
+    let mut old: Option<&str> = None;
+    for line in diff.lines() {
+        if let Some(path) = line.strip_prefix("--- a/") {
+            old = Some(path.trim_end());
+        } else if let Some(rest) = line.strip_prefix("+++ ") {
+            let path = match rest.trim_end().strip_prefix("b/") {
+                Some(path) => Some(path),
+                None => old,
+            };
+            if let Some(path) = path
+                && !files.iter().any(|f| f == path)
+            {
+                files.push(path.to_string());
+            }
+            old = None;
+        }
+    }
+    files
 }
 
 #[derive(Deserialize)]
@@ -152,7 +192,9 @@ pub fn ask_verifier(
         max_tokens: VERIFIER_MAX_TOKENS,
         temperature: 0.0,
         stop: Vec::new(),
-        grammar: verifier.supports_grammar().then(verdict_grammar),
+        grammar: verifier
+            .supports_grammar()
+            .then(|| verdict_grammar(&diff_files(&diff))),
         cancel: cancel.clone(),
     };
     let completion = verifier.complete(&messages, &options, &mut |_| {})?;
@@ -220,9 +262,22 @@ mod tests {
     }
 
     #[test]
-    fn the_grammar_names_both_verdicts_and_bounds_the_reasons() {
-        let g = verdict_grammar();
+    fn the_grammar_names_the_diffs_files_and_bounds_the_reasons() {
+        let diff = "--- a/calc.py\n+++ b/calc.py\n@@ -1 +1 @@\n-a\n+b\n--- /dev/null\n+++ b/src/new.py\n@@ -0,0 +1 @@\n+x\n--- a/gone.py\n+++ /dev/null\n";
+        assert_eq!(diff_files(diff), ["calc.py", "src/new.py", "gone.py"]);
+        let g = verdict_grammar(&diff_files(diff));
         assert!(g.contains("accept") && g.contains("revise"), "{g}");
-        assert!(g.contains("{1,80}") && g.contains("{1,60}"), "{g}");
+        assert!(
+            g.contains("PATH: \"calc.py\" | \"src/new.py\" | \"gone.py\""),
+            "{g}"
+        );
+        assert!(g.contains("{1,80}"), "{g}");
+        assert!(
+            g.contains("\"{\\\"verdict\\\": \\\"accept\\\", \\\"reasons\\\": []}\""),
+            "{g}"
+        );
+        // A name that cannot be a literal falls back to any path-like text.
+        let g = verdict_grammar(&["odd \"name\".py".to_string()]);
+        assert!(g.contains("PATH: /[A-Za-z0-9_."), "{g}");
     }
 }
