@@ -83,3 +83,87 @@ fn smollm2_as_verifier_answers_a_readable_verdict_for_every_draft() {
     }
     println!("verifier (SmolLM2-135M): {right} of 4 drafts judged right");
 }
+
+/// The Editor's role for SmolLM2 at a fixed context, so the budgets do not depend on the
+/// machine's free memory.
+fn smollm2_role(config: &aidx_agent_core::config::Config) -> aidx_agent_core::config::RoleConfig {
+    let mut role = config.editor.clone();
+    role.engine = Some("llama-cpp".into());
+    role.context = Some(2048);
+    role
+}
+
+fn smollm2_cached(config: &aidx_agent_core::config::Config) -> bool {
+    let model =
+        aidx_editor_local::models::resolve_model("smollm2-135m-instruct", &config.models_dir);
+    if !model.exists() {
+        assert!(
+            !aidx_e2e::require_real(),
+            "SmolLM2 is not cached ({}) and AIDX_REQUIRE_REAL=1",
+            model.display()
+        );
+        eprintln!("SKIPPED: SmolLM2 not cached; run `aidx model pull`");
+    }
+    model.exists()
+}
+
+#[test]
+fn two_models_stay_loaded_when_both_fit_and_take_turns_when_they_do_not() {
+    use aidx_agent_core::adapters::embedded::{Residency, preflight};
+    let mut config = Settings::defaults().config();
+    if !smollm2_cached(&config) {
+        return;
+    }
+    let role = smollm2_role(&config);
+    // One model's budget on a device with room for it alone: the figures the decision uses.
+    config.gpu_vram_bytes = Some(8 << 30);
+    let one = preflight(&role, &config).unwrap().budget.total_bytes;
+
+    config.gpu_vram_bytes = Some(one * 5 / 2);
+    let r = Residency::decide(&role, &role, &config).unwrap();
+    assert!(r.together, "{r}");
+    assert_eq!((r.editor_bytes, r.verifier_bytes), (one, one));
+    assert!(r.to_string().contains("both models stay loaded"), "{r}");
+
+    config.gpu_vram_bytes = Some(one * 3 / 2);
+    let r = Residency::decide(&role, &role, &config).unwrap();
+    assert!(!r.together, "{r}");
+    let text = r.to_string();
+    assert!(
+        text.contains("loaded in turn") && text.contains("GPU memory (gpu.vram)"),
+        "{text}"
+    );
+
+    // Not even one fits: an error before anything loads, naming the role.
+    config.gpu_vram_bytes = Some(one / 2);
+    let err = Residency::decide(&role, &role, &config).unwrap_err();
+    assert!(err.to_string().contains("does not fit"), "{err}");
+}
+
+#[test]
+fn a_model_loaded_in_turn_is_freed_by_release_and_loads_again_when_used() {
+    use aidx_agent_core::adapters::embedded::InTurnEditor;
+    use aidx_agent_core::pipeline::{ChatMessage, Editor, GenerateOptions};
+    let config = Settings::defaults().config();
+    if !smollm2_cached(&config) {
+        return;
+    }
+    let mut model = InTurnEditor::new(&smollm2_role(&config), &config).unwrap();
+    assert!(!model.is_loaded(), "nothing loads before it is used");
+    assert_eq!(model.safe_context_tokens(), Some(2048));
+    let options = GenerateOptions {
+        max_tokens: 4,
+        temperature: 0.0,
+        stop: Vec::new(),
+        grammar: None,
+        cancel: CancelToken::new(),
+    };
+    let messages = [ChatMessage::user("Say hi.")];
+    model.complete(&messages, &options, &mut |_| {}).unwrap();
+    assert!(model.is_loaded());
+    model.release();
+    assert!(!model.is_loaded(), "release frees the model");
+    assert!(model.count_tokens("hello world") > 0);
+    model.complete(&messages, &options, &mut |_| {}).unwrap();
+    assert_eq!(model.loads(), 2);
+}

@@ -73,6 +73,9 @@ fn a_revision_goes_back_to_the_editor_with_the_reasons() {
     let kinds: Vec<VerdictKind> = report.verdicts.iter().map(|v| v.verdict).collect();
     assert_eq!(kinds, [VerdictKind::Revise, VerdictKind::Accept]);
     assert_eq!(editor.received.len(), 2);
+    // Each draft the verifier read freed the Editor first and the verifier after (no-ops for
+    // models that stay loaded; models loaded in turn drop their memory).
+    assert_eq!((editor.releases, verifier.releases), (2, 2));
     let reflection = &editor.received[1].last().unwrap().content;
     assert!(
         reflection.contains("src/greet.py: the greeting ignores name"),

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use aidx_agent_core::adapters::cloud::{CloudPlanner, RemoteEditor};
-use aidx_agent_core::adapters::embedded::EmbeddedEditor;
+use aidx_agent_core::adapters::embedded::{EmbeddedEditor, InTurnEditor, Residency};
 use aidx_agent_core::adapters::research::RepoMapResearcher;
 use aidx_agent_core::config::{Provider, RoleConfig};
 use aidx_agent_core::pipeline::{Editor, Planner, Researcher};
@@ -67,6 +67,39 @@ pub fn editor_with_budget(ctx: &Context) -> anyhow::Result<(Box<dyn Editor>, Opt
         return Ok((Box::new(editor), budget));
     }
     Ok((editor(ctx)?, None))
+}
+
+/// The Editor, its budget when it was loaded now, and the verifier model when configured.
+pub type EditorAndVerifier = (Box<dyn Editor>, Option<Budget>, Option<Box<dyn Editor>>);
+
+/// The Editor (with its budget when it is loaded now) and the verifier model, if configured.
+/// With both embedded, their budgets decide before either loads whether they stay loaded
+/// together or take turns (`InTurnEditor`: each loaded when used, the Editor dropped while the
+/// verifier reads); the decision, with both figures, goes to `notes`.
+pub fn editor_and_verifier(
+    ctx: &Context,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<EditorAndVerifier> {
+    let config = &ctx.config;
+    let both_embedded = config.editor.provider == Provider::Embedded
+        && config
+            .verifier
+            .as_ref()
+            .is_some_and(|v| v.provider == Provider::Embedded);
+    if both_embedded && let Some(role) = &config.verifier {
+        let residency =
+            Residency::decide(&config.editor, role, config).map_err(|e| anyhow::anyhow!("{e}"))?;
+        notes.push(residency.to_string());
+        if !residency.together {
+            let editor =
+                InTurnEditor::new(&config.editor, config).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let verifier = InTurnEditor::new(role, config)
+                .map_err(|e| anyhow::anyhow!("verifier: {e} (verifier.model)"))?;
+            return Ok((Box::new(editor), None, Some(Box::new(verifier))));
+        }
+    }
+    let (editor, budget) = editor_with_budget(ctx)?;
+    Ok((editor, budget, verifier(ctx)?))
 }
 
 /// The `researcher.router` model, when configured (Hybrid Routing). A router that is configured

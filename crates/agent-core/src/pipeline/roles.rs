@@ -195,4 +195,8 @@ pub trait Editor {
     fn supports_grammar(&self) -> bool {
         false
     }
+
+    /// Frees the model's memory until its next use. A no-op for models that stay loaded; models
+    /// loaded in turn (the Editor and the verifier on a device too small for both) drop theirs.
+    fn release(&mut self) {}
 }

@@ -539,6 +539,9 @@ impl<'a> Pipeline<'a> {
                     detail: "the verifier is checking the draft",
                 });
                 let diff = self.repo.preview(&outcome.changes)?;
+                // Models loaded in turn: the Editor's memory is freed while the verifier reads,
+                // and the verifier's after (both no-ops for models that stay loaded).
+                self.editor.release();
                 let verdict = ask_verifier(
                     verifier,
                     &plan.markdown,
@@ -546,7 +549,9 @@ impl<'a> Pipeline<'a> {
                     &diff,
                     drafts,
                     &self.options.cancel,
-                )?;
+                );
+                verifier.release();
+                let verdict = verdict?;
                 self.stop_if_interrupted()?;
                 let reasons = verdict
                     .reasons

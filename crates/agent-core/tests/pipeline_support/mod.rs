@@ -39,6 +39,8 @@ pub struct ScriptedEditor {
     pub grammar: bool,
     /// How each reply ends, in order (`Stop` once used up).
     pub finishes: VecDeque<FinishReason>,
+    /// How many times `release` was called.
+    pub releases: usize,
 }
 
 impl ScriptedEditor {
@@ -50,6 +52,7 @@ impl ScriptedEditor {
             safe_context: None,
             grammar: false,
             finishes: VecDeque::new(),
+            releases: 0,
         }
     }
 
@@ -100,6 +103,10 @@ impl Editor for ScriptedEditor {
 
     fn supports_grammar(&self) -> bool {
         self.grammar
+    }
+
+    fn release(&mut self) {
+        self.releases += 1;
     }
 }
 

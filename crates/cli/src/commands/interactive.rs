@@ -275,13 +275,14 @@ impl Backend for CliBackend {
             phase: Phase::Load,
             detail: &detail,
         });
-        let (editor, budget) = crate::roles::editor_with_budget(&self.ctx)
-            .map_err(|e| BackendError::new(format!("{e:#}")))?;
+        let side = |e: anyhow::Error| BackendError::new(format!("{e:#}"));
+        let (editor, budget, verifier) =
+            crate::roles::editor_and_verifier(&self.ctx, &mut self.notes).map_err(side)?;
         self.editor = Some(editor);
         self.budget = budget;
-        let side = |e: anyhow::Error| BackendError::new(format!("{e:#}"));
+        self.verifier = verifier;
         self.router = crate::roles::router(&self.ctx).map_err(side)?;
-        self.verifier = crate::roles::verifier(&self.ctx).map_err(side)?;
+        self.flush_notes(observer);
         Ok(())
     }
 

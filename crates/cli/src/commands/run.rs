@@ -118,7 +118,11 @@ fn execute(
         phase: Phase::Load,
         detail: "loading the editor model",
     });
-    let mut editor = crate::roles::editor(&ctx)?;
+    let mut notes = Vec::new();
+    let (mut editor, _, mut verifier) = crate::roles::editor_and_verifier(&ctx, &mut notes)?;
+    for note in notes {
+        eprintln!("note: {note}");
+    }
     let mut interactive = Interactive;
     let mut auto = AutoApprove;
     let mut dry = DryRun::default();
@@ -132,7 +136,6 @@ fn execute(
     let mut researcher = crate::roles::researcher(&ctx, repo.root());
     let mut planner = crate::roles::planner(&ctx, repo.root())?;
     let mut router = crate::roles::router(&ctx)?;
-    let mut verifier = crate::roles::verifier(&ctx)?;
     let ctrl_c = crate::interrupt::CtrlC::install();
     let options = aidx_agent_core::pipeline::RunOptions {
         cancel: ctrl_c.token().clone(),
