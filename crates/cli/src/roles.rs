@@ -114,6 +114,12 @@ pub fn verifier(ctx: &Context) -> anyhow::Result<Option<Box<dyn Editor>>> {
     side_model(ctx, ctx.config.verifier.as_ref(), "verifier")
 }
 
+/// The `preflight` model, when configured (pre-flight verification of plan.md). One that is
+/// configured but cannot load is an error naming the role, before the run starts.
+pub fn preflight(ctx: &Context) -> anyhow::Result<Option<Box<dyn Editor>>> {
+    side_model(ctx, ctx.config.preflight.as_ref(), "preflight")
+}
+
 /// A model beside the Editor that answers through the Editor interface: embedded, or a server.
 fn side_model(
     ctx: &Context,

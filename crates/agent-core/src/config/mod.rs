@@ -256,6 +256,7 @@ impl Settings {
                 .unwrap_or_else(RoleConfig::default_editor),
             router: self.role("researcher.router"),
             verifier: self.role("verifier"),
+            preflight: self.role("preflight"),
             verifier_rules: match self.get("verifier.rules").map(|e| &e.value) {
                 Some(ConfigValue::List(items)) => items.clone(),
                 _ => Vec::new(),
@@ -275,6 +276,18 @@ pub enum Provider {
     Anthropic,
     /// Google Gemini's generateContent API.
     Gemini,
+}
+
+impl Provider {
+    /// The provider as `.aidx.yml` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::Embedded => "embedded",
+            Provider::OpenAiCompatible => "openai-compatible",
+            Provider::Anthropic => "anthropic",
+            Provider::Gemini => "gemini",
+        }
+    }
 }
 
 /// One role's settings (architect, editor, router, verifier).
@@ -383,6 +396,8 @@ pub struct Config {
     pub router: Option<RoleConfig>,
     /// The optional verifier.
     pub verifier: Option<RoleConfig>,
+    /// The optional pre-flight reviewer of plan.md.
+    pub preflight: Option<RoleConfig>,
     /// `verifier.rules`: what the verifier model checks each change against, besides plan.md.
     pub verifier_rules: Vec<String>,
 }

@@ -58,7 +58,13 @@ pub struct KeySpec {
 }
 
 /// The key groups that are roles; each accepts the [`ROLE_FIELDS`].
-pub const ROLES: &[&str] = &["architect", "editor", "researcher.router", "verifier"];
+pub const ROLES: &[&str] = &[
+    "architect",
+    "editor",
+    "researcher.router",
+    "verifier",
+    "preflight",
+];
 
 /// Fields every role accepts, with their kinds and docs (defaults are per role, in [`KEYS`]).
 pub const ROLE_FIELDS: &[(&str, Kind, &str)] = &[

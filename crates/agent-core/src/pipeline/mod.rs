@@ -21,6 +21,7 @@ mod intent;
 mod local_planner;
 mod plan_doc;
 mod plan_grammar;
+mod preflight;
 mod report;
 mod review;
 mod roles;
@@ -42,7 +43,8 @@ pub use local_planner::LocalPlanner;
 pub use plan_doc::{
     PlanDocument, PlanFile, PlanFileError, resolve_plan_path, write_plan_atomically,
 };
-pub use report::{AttemptReport, FailedBlock, PromptCount, RunReport, RunStatus};
+pub use preflight::{PreflightOutcome, PreflightVerdict, review_plan};
+pub use report::{AttemptReport, FailedBlock, PromptCount, RoleModel, RunReport, RunStatus};
 pub use review::{
     AutoApprove, Event, HunkId, Observer, Phase, RejectedHunks, ReviewAnswer, ReviewDecision,
     ReviewFile, ReviewRequest, Reviewer, Silent, Speaker,

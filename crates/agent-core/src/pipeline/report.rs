@@ -27,6 +27,17 @@ pub enum RunStatus {
     ChecksFailed,
 }
 
+/// A role that took part in the run and the model behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoleModel {
+    /// `architect`, `editor`, `researcher.router`, `verifier`, `preflight`.
+    pub role: String,
+    /// `embedded`, `openai-compatible`, `anthropic`, `gemini`.
+    pub provider: String,
+    /// The configured model (a known id, a GGUF path, or a server's model name).
+    pub model: Option<String>,
+}
+
 /// One prompt sent to a role, counted in that role's tokens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PromptCount {
@@ -106,8 +117,12 @@ pub struct RunReport {
     pub run_id: String,
     /// Who planned (`architect`, `local`), `None` for `edit --plan`.
     pub planner: Option<String>,
+    /// The roles in play and their models.
+    pub models: Vec<RoleModel>,
     /// Where the request was routed and why (Hybrid Routing), `None` for `edit --plan`.
     pub route: Option<super::route::RouteDecision>,
+    /// What the pre-flight reviewer made of plan.md, `None` when none is configured.
+    pub preflight: Option<super::preflight::PreflightOutcome>,
     /// The plan file, relative to the repository root.
     pub plan_path: String,
     /// The files the plan names.
@@ -154,7 +169,9 @@ impl RunReport {
             request: request.to_string(),
             run_id: run_id.to_string(),
             planner: None,
+            models: Vec::new(),
             route: None,
+            preflight: None,
             plan_path: plan_path.to_string(),
             plan_files: Vec::new(),
             refs: Vec::new(),

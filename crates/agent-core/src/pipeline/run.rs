@@ -27,7 +27,8 @@ use super::hooks;
 use super::intent::commit_intent;
 use super::local_planner::LocalPlanner;
 use super::plan_doc::{PlanDocument, resolve_plan_path, write_plan_atomically};
-use super::report::{PromptCount, RunReport, RunStatus};
+use super::preflight::{PreflightVerdict, review_plan};
+use super::report::{PromptCount, RoleModel, RunReport, RunStatus};
 use super::review::{
     Event, HunkId, Observer, Phase, RejectedHunks, ReviewDecision, ReviewFile, ReviewRequest,
     Reviewer, Silent, Speaker,
@@ -110,6 +111,7 @@ pub struct Pipeline<'a> {
     planner: Option<&'a mut dyn Planner>,
     router: Option<&'a mut dyn Editor>,
     verifier: Option<&'a mut dyn Editor>,
+    preflight: Option<&'a mut dyn Editor>,
     observer: &'a mut dyn Observer,
     options: RunOptions,
 }
@@ -135,6 +137,7 @@ impl<'a> Pipeline<'a> {
             planner: None,
             router: None,
             verifier: None,
+            preflight: None,
             observer: silent,
             options: RunOptions::default(),
         }
@@ -163,6 +166,13 @@ impl<'a> Pipeline<'a> {
     /// against plan.md and `verifier.rules` before review (the Verifier Cascade).
     pub fn with_verifier(mut self, verifier: &'a mut dyn Editor) -> Self {
         self.verifier = Some(verifier);
+        self
+    }
+
+    /// Uses `reviewer` (the `preflight` model) to review plan.md before the Editor starts: it
+    /// approves, or its corrected plan replaces the original when it passes the contract.
+    pub fn with_preflight(mut self, reviewer: &'a mut dyn Editor) -> Self {
+        self.preflight = Some(reviewer);
         self
     }
 
@@ -196,6 +206,7 @@ impl<'a> Pipeline<'a> {
         let plan_rel = relative_display(self.repo.root(), &plan_abs);
         let run_id = self.options.run_id.clone().unwrap_or_else(new_run_id);
         let mut report = RunReport::new(request, &run_id, &plan_rel);
+        report.models = self.models_in_play();
         let chat_files = self.chat_files(files);
 
         self.note_unused_roles(&mut report);
@@ -247,6 +258,8 @@ impl<'a> Pipeline<'a> {
         let plan = self.plan(request, &research, &mut report);
         self.stop_if_interrupted()?;
         let plan = plan?;
+        let plan = self.preflight(request, plan, &research, &mut report)?;
+        self.stop_if_interrupted()?;
         let plan = with_fallback_files(plan, &chat_files, &plan_rel)?;
         if self.options.write_plan {
             write_plan_atomically(&plan_abs, &plan.markdown)?;
@@ -293,7 +306,8 @@ impl<'a> Pipeline<'a> {
             None => format!("Carry out the plan in {plan_rel}"),
         };
         let run_id = self.options.run_id.clone().unwrap_or_else(new_run_id);
-        let report = RunReport::new(&request, &run_id, &plan_rel);
+        let mut report = RunReport::new(&request, &run_id, &plan_rel);
+        report.models = self.models_in_play();
         let chat_files = self.chat_files(files);
         let plan = with_fallback_files(plan, &chat_files, &plan_rel)?;
         self.edit_and_land(&request, &plan, &chat_files, &[], report)
@@ -432,6 +446,84 @@ impl<'a> Pipeline<'a> {
             }
             None => Ok(Some(heuristic(request, research))),
         }
+    }
+
+    /// The roles this pipeline was given, with their configured models, for the report.
+    fn models_in_play(&self) -> Vec<RoleModel> {
+        let role = |name: &str, config: Option<&crate::config::RoleConfig>| {
+            config.map(|c| RoleModel {
+                role: name.to_string(),
+                provider: c.provider.name().to_string(),
+                model: c.model.clone(),
+            })
+        };
+        [
+            role("editor", Some(&self.config.editor)),
+            role(
+                "architect",
+                self.config
+                    .architect
+                    .as_ref()
+                    .filter(|_| self.planner.is_some()),
+            ),
+            role(
+                "researcher.router",
+                self.config
+                    .router
+                    .as_ref()
+                    .filter(|_| self.router.is_some()),
+            ),
+            role(
+                "verifier",
+                self.config
+                    .verifier
+                    .as_ref()
+                    .filter(|_| self.verifier.is_some()),
+            ),
+            role(
+                "preflight",
+                self.config
+                    .preflight
+                    .as_ref()
+                    .filter(|_| self.preflight.is_some()),
+            ),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    /// Pre-flight verification: the `preflight` model reviews the plan before the Editor
+    /// starts; without one the plan goes on as it is.
+    fn preflight(
+        &mut self,
+        request: &str,
+        plan: PlanDocument,
+        research: &Research,
+        report: &mut RunReport,
+    ) -> Result<PlanDocument, PipelineError> {
+        let Some(reviewer) = self.preflight.as_deref_mut() else {
+            return Ok(plan);
+        };
+        self.observer.event(&Event::Phase {
+            phase: Phase::Plan,
+            detail: "the pre-flight reviewer is checking plan.md",
+        });
+        let (plan, outcome) = review_plan(
+            reviewer,
+            request,
+            plan,
+            self.repo.root(),
+            &research.refs,
+            &self.options.cancel,
+        )?;
+        let text = format!("pre-flight: {}", outcome.detail);
+        self.emit(Event::Notice(&text));
+        if outcome.verdict == PreflightVerdict::CorrectionRefused {
+            report.warnings.push(text);
+        }
+        report.preflight = Some(outcome);
+        Ok(plan)
     }
 
     /// The local model plans (a `local` route, or no Architect in fully-local mode).

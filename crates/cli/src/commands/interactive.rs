@@ -159,6 +159,7 @@ struct CliBackend {
     /// The `researcher.router` and `verifier` models, loaded with the Editor when configured.
     router: Option<Box<dyn Editor>>,
     verifier: Option<Box<dyn Editor>>,
+    preflight: Option<Box<dyn Editor>>,
     notes: Vec<String>,
 }
 
@@ -183,6 +184,7 @@ impl CliBackend {
             planner,
             router: None,
             verifier: None,
+            preflight: None,
             notes,
         })
     }
@@ -282,6 +284,7 @@ impl Backend for CliBackend {
         self.budget = budget;
         self.verifier = verifier;
         self.router = crate::roles::router(&self.ctx).map_err(side)?;
+        self.preflight = crate::roles::preflight(&self.ctx).map_err(side)?;
         self.flush_notes(observer);
         Ok(())
     }
@@ -315,6 +318,9 @@ impl Backend for CliBackend {
         }
         if let Some(v) = self.verifier.as_deref_mut() {
             pipeline = pipeline.with_verifier(v);
+        }
+        if let Some(p) = self.preflight.as_deref_mut() {
+            pipeline = pipeline.with_preflight(p);
         }
         // The Editor may change the editable files; read-only ones reach the Architect through
         // the repository map's ranking of chat files.

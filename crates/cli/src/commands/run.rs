@@ -136,6 +136,7 @@ fn execute(
     let mut researcher = crate::roles::researcher(&ctx, repo.root());
     let mut planner = crate::roles::planner(&ctx, repo.root())?;
     let mut router = crate::roles::router(&ctx)?;
+    let mut preflight = crate::roles::preflight(&ctx)?;
     let ctrl_c = crate::interrupt::CtrlC::install();
     let options = aidx_agent_core::pipeline::RunOptions {
         cancel: ctrl_c.token().clone(),
@@ -158,6 +159,9 @@ fn execute(
     }
     if let Some(v) = verifier.as_deref_mut() {
         pipeline = pipeline.with_verifier(v);
+    }
+    if let Some(p) = preflight.as_deref_mut() {
+        pipeline = pipeline.with_preflight(p);
     }
     let report = match go(&mut pipeline) {
         Ok(report) => report,

@@ -1,0 +1,61 @@
+//! `aidx run --json` ends with one JSON object that holds the article's patterns as they ran:
+//! the route and its reason, the models per role, the pre-flight outcome and the verifier's
+//! verdicts, with scripted OpenAI-compatible servers for the Editor, verifier and pre-flight.
+
+use std::time::Duration;
+
+use aidx_e2e::{ScriptedServer, TempRepo, texts};
+
+const CALC: &str = "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n";
+const PLAN: &str = "# Plan\n\n## Goal\n\nAdd mul(a, b) to calc.py.\n\n## Steps\n\n1. In calc.py, after sub, add `def mul(a, b): return a * b`.\n\n## Files\n\n- `calc.py` — add mul\n\n## Checks\n\n- (none)\n";
+const GOOD: &str = "calc.py\n<<<<<<< SEARCH\ndef sub(a, b):\n    return a - b\n=======\ndef sub(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n>>>>>>> REPLACE\n";
+
+fn role(name: &str, server: &ScriptedServer) -> String {
+    format!(
+        "{name}:\n  provider: openai-compatible\n  model: scripted-{name}\n  base-url: \"{}\"\n  timeout-secs: 30\n",
+        server.base_url
+    )
+}
+
+#[test]
+fn the_json_report_holds_route_models_preflight_and_verdicts() {
+    // No architect: the local model (the Editor's server) plans, then edits.
+    let editor = ScriptedServer::start(vec![PLAN.into(), GOOD.into()], Duration::ZERO);
+    let verifier = ScriptedServer::start(
+        vec!["{\"verdict\": \"accept\", \"reasons\": []}".into()],
+        Duration::ZERO,
+    );
+    let preflight = ScriptedServer::start(vec!["APPROVE".into()], Duration::ZERO);
+    let repo = TempRepo::with_files(&[("calc.py", CALC)]);
+    let yml = format!(
+        "{}{}  rules: [\"no TODO placeholders\"]\n{}",
+        role("editor", &editor),
+        role("verifier", &verifier),
+        role("preflight", &preflight)
+    );
+    std::fs::write(repo.root.join(".aidx.yml"), yml).unwrap();
+
+    let out = repo.run(&["run", "-m", "Add mul(a, b) to calc.py", "--yes", "--json"]);
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "{stderr}\n{stdout}");
+    let report: serde_json::Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("one JSON object on stdout ({e}):\n{stdout}"));
+    assert_eq!(report["status"], "committed", "{report:#}");
+    assert_eq!(report["route"]["route"], "local");
+    assert_eq!(report["route"]["by"], "no-architect");
+    let roles: Vec<&str> = report["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["editor", "verifier", "preflight"], "{report:#}");
+    assert_eq!(report["models"][1]["model"], "scripted-verifier");
+    assert_eq!(report["preflight"]["verdict"], "approved");
+    assert_eq!(report["verdicts"][0]["verdict"], "accept");
+    assert!(repo.read("calc.py").contains("def mul(a, b):"));
+    // The verifier was told the repository's rule.
+    let asked = verifier.bodies()[0].to_string();
+    assert!(asked.contains("no TODO placeholders"), "{asked}");
+    assert_eq!(preflight.requests(), 1);
+}
