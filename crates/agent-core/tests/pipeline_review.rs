@@ -488,6 +488,18 @@ fn a_failing_test_goes_back_to_the_editor_and_the_fix_is_committed() {
         again.content
     );
     assert!(again.content.contains("taken back"), "{}", again.content);
+    // Both attempts' checks are in the report: the failed one, then the passing one.
+    let passed: Vec<Vec<bool>> = report
+        .check_attempts
+        .iter()
+        .map(|a| a.iter().map(|c| c.passed).collect())
+        .collect();
+    assert_eq!(
+        passed,
+        [vec![false], vec![true]],
+        "{:?}",
+        report.check_attempts
+    );
     // The second attempt edited the original file: the wrong mul never reached a commit.
     let committed = t.head_file("calc.py").unwrap();
     assert!(committed.contains("return a * b") && !committed.contains("return a + b\n\n\ndef mul"));

@@ -150,6 +150,9 @@ pub struct RunReport {
     pub files: Vec<String>,
     /// Lint and test results.
     pub checks: Vec<CheckReport>,
+    /// Every attempt's checks in order, failed ones that went back to the Editor included (the
+    /// last is `checks`).
+    pub check_attempts: Vec<Vec<CheckReport>>,
     /// The aidx commit id.
     pub commit: Option<String>,
     /// The commit that saved the user's uncommitted changes first.
@@ -185,6 +188,7 @@ impl RunReport {
             diff: String::new(),
             files: Vec::new(),
             checks: Vec::new(),
+            check_attempts: Vec::new(),
             commit: None,
             user_commit: None,
             commit_message: None,

@@ -792,6 +792,7 @@ impl<'a> Pipeline<'a> {
             report = landed_report;
             if has_checks {
                 report.checks = self.run_the_checks();
+                report.check_attempts.push(report.checks.clone());
                 let fed_back: Vec<&CheckReport> = report
                     .checks
                     .iter()
