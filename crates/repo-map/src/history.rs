@@ -63,6 +63,33 @@ impl HistoryReader {
         Ok(History::from_commits(commits))
     }
 
+    /// The tracked files with uncommitted changes (staged or not, new files added to the index
+    /// included; untracked and ignored files left out), relative to the work tree. Empty for a
+    /// bare repository.
+    pub fn working_files(&self) -> Result<Vec<String>, git2::Error> {
+        if self.repo.is_bare() {
+            return Ok(Vec::new());
+        }
+        let mut options = git2::StatusOptions::new();
+        options.include_untracked(false).include_ignored(false);
+        let changed = git2::Status::INDEX_NEW
+            | git2::Status::INDEX_MODIFIED
+            | git2::Status::INDEX_RENAMED
+            | git2::Status::INDEX_TYPECHANGE
+            | git2::Status::WT_MODIFIED
+            | git2::Status::WT_RENAMED
+            | git2::Status::WT_TYPECHANGE;
+        let statuses = self.repo.statuses(Some(&mut options))?;
+        let mut files: Vec<String> = statuses
+            .iter()
+            .filter(|e| e.status().intersects(changed))
+            .filter_map(|e| e.path().ok().map(str::to_string))
+            .collect();
+        files.sort();
+        files.dedup();
+        Ok(files)
+    }
+
     /// The paths a commit changed against its first parent (none for merges).
     fn changed_paths(&self, oid: Oid) -> Result<Vec<String>, git2::Error> {
         let commit = self.repo.find_commit(oid)?;

@@ -219,6 +219,8 @@ struct State {
     last_rank: Option<LastRank>,
     /// Recent commits, when the caller set them (see [`RepoMap::set_history`]).
     history: Option<Arc<History>>,
+    /// Files the user is changing now (uncommitted), relative to the root.
+    working: Vec<String>,
 }
 
 /// A ranking kept in memory between requests.
@@ -240,6 +242,9 @@ const RECENCY_WEIGHT: f64 = 0.3;
 const CO_CHANGE_WEIGHT: f64 = 0.5;
 /// Files whose lexical match is at least this seed the co-change signal.
 const CO_CHANGE_SEED_MATCH: f64 = 0.5;
+/// How strongly a file the user is changing seeds the co-change signal (a chat file seeds 1):
+/// the user's work says what is in play, but less surely than the files they added.
+const WORKING_SEED: f64 = 0.5;
 /// How much the identifier words (BM25) count against the path's words.
 const CONTENT_WEIGHT: f64 = 0.5;
 /// How much of the best definition's score a definition in the best-matching path gains.
@@ -385,6 +390,14 @@ impl RepoMap {
     pub fn set_history(&self, history: Option<History>) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.history = history.map(Arc::new);
+    }
+
+    /// Files the user is changing now (uncommitted, relative to the root): they count as the
+    /// most recent change and seed the co-change signal, so the files that usually change with
+    /// the user's work rank up. An empty list clears them.
+    pub fn set_working_files(&self, files: Vec<String>) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.working = files;
     }
 
     /// Writes pending cache updates to disk (also done when the map is dropped).
@@ -663,7 +676,13 @@ impl RepoMap {
             .collect();
         // History: recently and often changed files, and files that change together with the
         // chat files and the files the request's words match best.
-        let (recency, co_change) = match &state.history {
+        // The user's uncommitted files count as changed just now, and seed co-change.
+        let working: BTreeSet<usize> = state
+            .working
+            .iter()
+            .filter_map(|rel| layout.files.binary_search(rel).ok())
+            .collect();
+        let (mut recency, co_change) = match &state.history {
             Some(history) if !history.is_empty() => {
                 let paths: Vec<&str> = layout.files.iter().map(String::as_str).collect();
                 let mut seeds: Vec<(&str, f64)> = chat.iter().map(|&f| (paths[f], 1.0)).collect();
@@ -674,10 +693,19 @@ impl RepoMap {
                         .filter(|(f, m)| **m >= CO_CHANGE_SEED_MATCH && !chat.contains(f))
                         .map(|(f, &m)| (paths[f], m)),
                 );
+                seeds.extend(
+                    working
+                        .iter()
+                        .filter(|f| !chat.contains(f))
+                        .map(|&f| (paths[f], WORKING_SEED)),
+                );
                 (history.recency(&paths), history.co_change(&paths, &seeds))
             }
             _ => (vec![0.0; layout.files.len()], vec![0.0; layout.files.len()]),
         };
+        for &f in &working {
+            recency[f] = 1.0;
+        }
         let path_match: Vec<f64> = (0..layout.files.len())
             .map(|f| {
                 lexical_match[f]

@@ -45,6 +45,9 @@ impl Researcher for RepoMapResearcher {
                     self.map.set_history(None);
                 }
             }
+            // The user's uncommitted work seeds the ranking (what changes with it ranks up).
+            self.map
+                .set_working_files(reader.working_files().unwrap_or_default());
         }
         let found = self
             .map

@@ -76,11 +76,16 @@ pub fn run(args: MapArgs, default_map_tokens: usize) -> anyhow::Result<()> {
             bar.set_position(p.done as u64);
         }
     });
-    // The repository's recent history ranks recent and co-changed files up, as in a session.
-    match HistoryReader::open(&args.path)
-        .and_then(|mut r| r.history("HEAD", DEFAULT_HISTORY_COMMITS))
-    {
-        Ok(history) => map.set_history(Some(history)),
+    // The repository's recent history ranks recent and co-changed files up, and the user's
+    // uncommitted files seed it, as in a session.
+    match HistoryReader::open(&args.path).and_then(|mut r| {
+        let history = r.history("HEAD", DEFAULT_HISTORY_COMMITS)?;
+        Ok((history, r.working_files().unwrap_or_default()))
+    }) {
+        Ok((history, working)) => {
+            map.set_history(Some(history));
+            map.set_working_files(working);
+        }
         Err(e) => tracing::debug!("mapping without history: {e}"),
     }
     let research = map.research(&args.request, &args.focus, &args.mention);
