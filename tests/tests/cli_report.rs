@@ -54,8 +54,47 @@ fn the_json_report_holds_route_models_preflight_and_verdicts() {
     assert_eq!(report["preflight"]["verdict"], "approved");
     assert_eq!(report["verdicts"][0]["verdict"], "accept");
     assert!(repo.read("calc.py").contains("def mul(a, b):"));
-    // The verifier was told the repository's rule.
-    let asked = verifier.bodies()[0].to_string();
-    assert!(asked.contains("no TODO placeholders"), "{asked}");
-    assert_eq!(preflight.requests(), 1);
+    // The verifier was told the repository's rule (its first connection was the probe before
+    // the run, which sends no request).
+    let asked: Vec<String> = verifier
+        .bodies()
+        .iter()
+        .filter(|b| !b.is_null())
+        .map(|b| b.to_string())
+        .collect();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert!(asked[0].contains("no TODO placeholders"), "{}", asked[0]);
+    assert_eq!(
+        preflight.bodies().iter().filter(|b| !b.is_null()).count(),
+        1
+    );
+}
+
+#[test]
+fn a_verifier_whose_server_is_down_stops_the_run_before_it_starts_naming_the_key() {
+    let editor = ScriptedServer::start(vec![PLAN.into(), GOOD.into()], Duration::ZERO);
+    // A port nobody listens on: bind one, then let it go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let repo = TempRepo::with_files(&[("calc.py", CALC)]);
+    std::fs::write(
+        repo.root.join(".aidx.yml"),
+        format!(
+            "{}verifier:\n  provider: openai-compatible\n  model: v\n  base-url: \"http://127.0.0.1:{port}/v1\"\n",
+            role("editor", &editor)
+        ),
+    )
+    .unwrap();
+    let out = repo.run(&["run", "-m", "Add mul(a, b) to calc.py", "--yes"]);
+    let (_, stderr) = texts(&out);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("verifier") && stderr.contains("verifier.base-url"),
+        "{stderr}"
+    );
+    assert_eq!(editor.requests(), 0, "nothing ran");
+    assert_eq!(repo.read("calc.py"), CALC);
 }

@@ -135,7 +135,10 @@ fn side_model(
                 .map_err(|e| anyhow::anyhow!("{key}: {e} ({key}.model)"))?,
         ),
         Provider::OpenAiCompatible => {
-            Box::new(RemoteEditor::new(role).map_err(|e| anyhow::anyhow!("{key}: {e}"))?)
+            let remote =
+                RemoteEditor::for_role(key, role).map_err(|e| anyhow::anyhow!("{key}: {e}"))?;
+            remote.probe().map_err(|e| anyhow::anyhow!("{e}"))?;
+            Box::new(remote)
         }
         other => anyhow::bail!(
             "{key}.provider {other:?} is not supported there; use embedded or openai-compatible"

@@ -247,29 +247,114 @@ impl Planner for CloudPlanner {
     }
 }
 
-/// An Editor served by an OpenAI-compatible engine (llama.cpp server, vLLM, ollama).
+/// An Editor served by an OpenAI-compatible engine (llama.cpp server, vLLM, ollama); also the
+/// router, verifier and pre-flight roles when they point at a server.
 pub struct RemoteEditor {
     runtime: tokio::runtime::Runtime,
     client: HttpChatClient,
     context_tokens: Option<usize>,
+    /// The role it serves, for errors (`editor`, `verifier`, …).
+    name: String,
+    base_url: Option<String>,
 }
 
 impl RemoteEditor {
     /// The editor role from the configuration (`editor.provider: openai-compatible`).
     pub fn new(role: &RoleConfig) -> Result<Self, RoleError> {
-        let client = client_for("editor", role)?;
+        Self::for_role("editor", role)
+    }
+
+    /// The role `name` (as `.aidx.yml` names it) served by an OpenAI-compatible server.
+    pub fn for_role(name: &str, role: &RoleConfig) -> Result<Self, RoleError> {
+        let client = client_for(name, role)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .map_err(|e| RoleError::Unavailable {
-                role: "editor".into(),
+                role: name.into(),
                 reason: format!("cannot start the runtime: {e}"),
             })?;
         Ok(RemoteEditor {
             runtime,
             client,
             context_tokens: role.context.map(|c| c as usize),
+            name: name.to_string(),
+            base_url: role.base_url.clone(),
         })
+    }
+
+    /// Checks that the server accepts connections (a TCP connect to `base-url`'s host and
+    /// port, 3 s at most), so a role whose server is down is an error before the run starts
+    /// rather than halfway through it.
+    pub fn probe(&self) -> Result<(), RoleError> {
+        let Some(url) = &self.base_url else {
+            return Ok(());
+        };
+        let unreachable = |why: String| RoleError::Unavailable {
+            role: self.name.clone(),
+            reason: format!(
+                "cannot reach {url} ({why}): start the server or fix {}.base-url",
+                self.name
+            ),
+        };
+        let address = host_port(url).ok_or_else(|| unreachable("not an http(s) URL".into()))?;
+        let addrs: Vec<std::net::SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(&address)
+            .map_err(|e| unreachable(e.to_string()))?
+            .collect();
+        let mut last = String::from("no address");
+        for addr in addrs {
+            match std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(3)) {
+                Ok(_) => return Ok(()),
+                Err(e) => last = e.to_string(),
+            }
+        }
+        Err(unreachable(last))
+    }
+}
+
+/// `host:port` of an http(s) URL (the scheme's port when none is written).
+fn host_port(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let default = match scheme.to_ascii_lowercase().as_str() {
+        "http" => 80,
+        "https" => 443,
+        _ => return None,
+    };
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit('@').next()?;
+    if authority.is_empty() {
+        return None;
+    }
+    let has_port = match authority.rfind(':') {
+        // An IPv6 literal's colons are inside brackets.
+        Some(colon) => !authority[colon..].contains(']'),
+        None => false,
+    };
+    Some(if has_port {
+        authority.to_string()
+    } else {
+        format!("{authority}:{default}")
+    })
+}
+
+#[cfg(test)]
+mod host_port_tests {
+    use super::host_port;
+
+    #[test]
+    fn urls_give_host_and_port() {
+        assert_eq!(
+            host_port("http://127.0.0.1:8080/v1").as_deref(),
+            Some("127.0.0.1:8080")
+        );
+        assert_eq!(
+            host_port("https://api.example.com/v1").as_deref(),
+            Some("api.example.com:443")
+        );
+        assert_eq!(host_port("http://[::1]/v1").as_deref(), Some("[::1]:80"));
+        assert_eq!(host_port("http://u:p@h:9/x").as_deref(), Some("h:9"));
+        assert_eq!(host_port("ftp://h/x"), None);
+        assert_eq!(host_port("localhost:8080"), None);
     }
 }
 
@@ -299,7 +384,7 @@ impl Editor for RemoteEditor {
             on_text,
             async |sink, token| client.chat(&request, sink, token).await,
         )
-        .map_err(|e| role_error("editor", e))?;
+        .map_err(|e| role_error(&self.name, e))?;
         Ok(Completion {
             text: response.text,
             prompt_tokens: response.usage.prompt_tokens as usize,
