@@ -145,3 +145,64 @@ fn shown_lists_exactly_the_files_the_map_names() {
     assert_eq!(named, shown, "{}", r.map);
     assert!(r.files.len() >= r.shown.len());
 }
+
+/// A data table: one constant that nothing references. The graph gives it next to nothing; the
+/// request's words in its path must still reach it.
+#[test]
+fn a_file_whose_only_definition_is_one_constant_is_reached_by_its_path() {
+    let dir = repo();
+    write(
+        dir.path(),
+        "src/color_table.rs",
+        "pub const COLORS: [&str; 3] = [\"red\", \"green\", \"blue\"];\n",
+    );
+    let r = map_with(dir.path(), 1024)
+        .research("add teal to the color table", &[], &[])
+        .unwrap();
+    assert_eq!(r.files[0].path, "src/color_table.rs", "{:?}", r.files);
+    assert!(
+        r.shown.iter().any(|p| p == "src/color_table.rs"),
+        "{:?}",
+        r.shown
+    );
+}
+
+/// A source file without a single definition (a script): only its path can match.
+#[test]
+fn a_file_without_definitions_is_reached_by_its_path() {
+    let dir = repo();
+    write(
+        dir.path(),
+        "scripts/palette.py",
+        "import sys\nprint(sys.argv)\n",
+    );
+    let r = map_with(dir.path(), 1024)
+        .research("make the palette script print the colours", &[], &[])
+        .unwrap();
+    assert_eq!(r.files[0].path, "scripts/palette.py", "{:?}", r.files);
+    assert!(
+        r.shown.iter().any(|p| p == "scripts/palette.py"),
+        "{:?}",
+        r.shown
+    );
+}
+
+/// A request naming a command-line flag reaches the file that defines it under the code's name
+/// for it (`--line-buffered` → `LineBuffered`).
+#[test]
+fn a_command_line_flag_in_the_request_reaches_its_definition() {
+    let dir = repo();
+    write(
+        dir.path(),
+        "src/flags/defs.rs",
+        "pub struct LineBuffered;\nimpl LineBuffered {\n    pub fn name_long(&self) -> &'static str { \"line-buffered\" }\n}\npub struct NoIgnore;\n",
+    );
+    let r = map_with(dir.path(), 1024)
+        .research(
+            "Make --line-buffered the default when stdout is a tty",
+            &[],
+            &[],
+        )
+        .unwrap();
+    assert_eq!(r.files[0].path, "src/flags/defs.rs", "{:?}", r.files);
+}
