@@ -53,6 +53,10 @@ fn the_json_report_holds_route_models_preflight_and_verdicts() {
     assert_eq!(report["models"][1]["model"], "scripted-verifier");
     assert_eq!(report["preflight"]["verdict"], "approved");
     assert_eq!(report["verdicts"][0]["verdict"], "accept");
+    // Tokens per role: one call each.
+    for role in ["local-planner", "editor", "verifier", "preflight"] {
+        assert_eq!(report["tokens"][role]["calls"], 1, "{role}: {report:#}");
+    }
     assert!(repo.read("calc.py").contains("def mul(a, b):"));
     // The verifier was told the repository's rule (its first connection was the probe before
     // the run, which sends no request).

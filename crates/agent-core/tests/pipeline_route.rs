@@ -122,6 +122,11 @@ fn the_router_model_decides_with_a_grammar_and_its_reason_is_reported() {
     assert_eq!(route.reason, "one function");
     assert_eq!(o.architect_calls, 0);
     assert_eq!(router.received.len(), 1);
+    let used = o.report.tokens["researcher.router"];
+    assert_eq!(used.calls, 1);
+    assert!(used.completion_tokens > 0, "{used:?}");
+    assert_eq!(o.report.tokens["local-planner"].calls, 1);
+    assert_eq!(o.report.tokens["editor"].calls, 1);
     let asked = &router.received[0][1].content;
     assert!(asked.contains(BROAD), "{asked}");
     assert!(

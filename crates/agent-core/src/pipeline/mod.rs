@@ -19,6 +19,7 @@ pub mod hard_reset;
 mod hooks;
 mod intent;
 mod local_planner;
+mod metered;
 mod plan_doc;
 mod plan_grammar;
 mod preflight;
@@ -40,6 +41,7 @@ pub use hard_reset::{
 };
 pub use intent::{classify, commit_intent, scope_for, subject_for};
 pub use local_planner::LocalPlanner;
+pub use metered::TokenUsage;
 pub use plan_doc::{
     PlanDocument, PlanFile, PlanFileError, resolve_plan_path, write_plan_atomically,
 };

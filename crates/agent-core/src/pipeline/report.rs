@@ -129,6 +129,9 @@ pub struct RunReport {
     pub plan_files: Vec<PlanFile>,
     /// Reference ids (the `Refs:` trailer).
     pub refs: Vec<String>,
+    /// What each role's model calls cost (`editor`, `local-planner`, `researcher.router`,
+    /// `verifier`, `preflight`), as the engines and servers reported it.
+    pub tokens: std::collections::BTreeMap<String, super::metered::TokenUsage>,
     /// Every prompt sent, counted.
     pub prompts: Vec<PromptCount>,
     /// Files shortened to fit the Editor's context.
@@ -178,6 +181,7 @@ impl RunReport {
             plan_path: plan_path.to_string(),
             plan_files: Vec::new(),
             refs: Vec::new(),
+            tokens: Default::default(),
             prompts: Vec::new(),
             elided: Vec::new(),
             attempts: Vec::new(),

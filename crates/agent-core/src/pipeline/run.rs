@@ -26,6 +26,7 @@ use super::hard_reset::{EditorPromptInput, FileContent, PromptFile};
 use super::hooks;
 use super::intent::commit_intent;
 use super::local_planner::LocalPlanner;
+use super::metered::{Metered, TokenUsage};
 use super::plan_doc::{PlanDocument, resolve_plan_path, write_plan_atomically};
 use super::preflight::{PreflightVerdict, review_plan};
 use super::report::{PromptCount, RoleModel, RunReport, RunStatus};
@@ -191,7 +192,8 @@ impl<'a> Pipeline<'a> {
     /// `aidx run`: researches, plans (writing `plan-file` atomically), then edits, reviews,
     /// validates and lands. `files` are the files the user added (`--file`).
     pub fn run(&mut self, request: &str, files: &[PathBuf]) -> Result<RunReport, PipelineError> {
-        let report = self.run_inner(request, files)?;
+        let mut report = self.run_inner(request, files)?;
+        tally_editor_attempts(&mut report);
         self.emit(Event::Finished(&report));
         Ok(report)
     }
@@ -276,7 +278,8 @@ impl<'a> Pipeline<'a> {
         request: Option<&str>,
         files: &[PathBuf],
     ) -> Result<RunReport, PipelineError> {
-        let report = self.edit_only_inner(plan_path, request, files)?;
+        let mut report = self.edit_only_inner(plan_path, request, files)?;
+        tally_editor_attempts(&mut report);
         self.emit(Event::Finished(&report));
         Ok(report)
     }
@@ -345,7 +348,7 @@ impl<'a> Pipeline<'a> {
     ) -> Result<PlanDocument, PipelineError> {
         let cancel = self.options.cancel.clone();
         let original = request;
-        let decision = self.route(request, research)?;
+        let decision = self.route(request, research, report)?;
         if let Some(decision) = &decision {
             let text = decision.to_string();
             self.emit(Event::Notice(&text));
@@ -416,6 +419,7 @@ impl<'a> Pipeline<'a> {
         &mut self,
         request: &str,
         research: &Research,
+        report: &mut RunReport,
     ) -> Result<Option<RouteDecision>, PipelineError> {
         if let RouteChoice::Force(route) = self.options.route {
             return Ok(Some(RouteDecision {
@@ -437,12 +441,14 @@ impl<'a> Pipeline<'a> {
                     phase: Phase::Plan,
                     detail: "the router is routing the request",
                 });
-                Ok(Some(ask_router(
-                    router,
-                    request,
-                    research,
-                    &self.options.cancel,
-                )?))
+                let mut metered = Metered::new(router);
+                let decision = ask_router(&mut metered, request, research, &self.options.cancel);
+                report
+                    .tokens
+                    .entry("researcher.router".into())
+                    .or_default()
+                    .merge(metered.used);
+                Ok(Some(decision?))
             }
             None => Ok(Some(heuristic(request, research))),
         }
@@ -509,14 +515,21 @@ impl<'a> Pipeline<'a> {
             phase: Phase::Plan,
             detail: "the pre-flight reviewer is checking plan.md",
         });
-        let (plan, outcome) = review_plan(
-            reviewer,
+        let mut metered = Metered::new(reviewer);
+        let reviewed = review_plan(
+            &mut metered,
             request,
             plan,
             self.repo.root(),
             &research.refs,
             &self.options.cancel,
-        )?;
+        );
+        report
+            .tokens
+            .entry("preflight".into())
+            .or_default()
+            .merge(metered.used);
+        let (plan, outcome) = reviewed?;
         let text = format!("pre-flight: {}", outcome.detail);
         self.emit(Event::Notice(&text));
         if outcome.verdict == PreflightVerdict::CorrectionRefused {
@@ -548,17 +561,27 @@ impl<'a> Pipeline<'a> {
             report,
         )?;
         let observer = &mut *self.observer;
-        let mut local = LocalPlanner::new(&mut *self.editor, self.options.local_plan_max_tokens);
-        let plan = local.plan(request, research, &cancel, &mut |t| {
-            observer.event(&Event::Text {
-                speaker: Speaker::Architect,
-                text: t,
-            })
-        })?;
+        let mut metered = Metered::new(&mut *self.editor);
+        let (plan, last_prompt_tokens) = {
+            let mut local = LocalPlanner::new(&mut metered, self.options.local_plan_max_tokens);
+            let plan = local.plan(request, research, &cancel, &mut |t| {
+                observer.event(&Event::Text {
+                    speaker: Speaker::Architect,
+                    text: t,
+                })
+            });
+            (plan, local.last_prompt_tokens())
+        };
+        report
+            .tokens
+            .entry("local-planner".into())
+            .or_default()
+            .merge(metered.used);
+        let plan = plan?;
         report.prompts.push(PromptCount {
             role: "local-planner".into(),
             purpose: "plan (request and repository map)".into(),
-            tokens: local.last_prompt_tokens(),
+            tokens: last_prompt_tokens,
             limit: self
                 .editor
                 .safe_context_tokens()
@@ -634,15 +657,21 @@ impl<'a> Pipeline<'a> {
                 // Models loaded in turn: the Editor's memory is freed while the verifier reads,
                 // and the verifier's after (both no-ops for models that stay loaded).
                 self.editor.release();
+                let mut metered = Metered::new(verifier);
                 let verdict = ask_verifier(
-                    verifier,
+                    &mut metered,
                     &plan.markdown,
                     &self.config.verifier_rules,
                     &diff,
                     drafts,
                     &self.options.cancel,
                 );
-                verifier.release();
+                metered.release();
+                report
+                    .tokens
+                    .entry("verifier".into())
+                    .or_default()
+                    .merge(metered.used);
                 let verdict = verdict?;
                 self.stop_if_interrupted()?;
                 let reasons = verdict
@@ -1310,6 +1339,21 @@ fn select_hunks(
 }
 
 /// `path` relative to `root` with `/` separators, or as given when outside it.
+/// The Editor's attempts, summed into the report's tokens per role.
+fn tally_editor_attempts(report: &mut RunReport) {
+    let mut used = TokenUsage::default();
+    for a in &report.attempts {
+        used.add(a.engine_prompt_tokens, a.completion_tokens);
+    }
+    if used.calls > 0 {
+        report
+            .tokens
+            .entry("editor".into())
+            .or_default()
+            .merge(used);
+    }
+}
+
 fn relative_display(root: &Path, path: &Path) -> String {
     path.strip_prefix(root)
         .unwrap_or(path)
