@@ -300,3 +300,27 @@ impl ScriptedServer {
         self.requests.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
+
+/// SmolLM2 as an embedded role for tests that load it in this process: the llama.cpp engine at a
+/// fixed context of 2,048 tokens (so budgets do not depend on the machine's free memory). `None`
+/// when it is not cached: the test should return; this says SKIPPED, or fails under
+/// `AIDX_REQUIRE_REAL=1` (CI).
+pub fn smollm2_role(
+    config: &aidx_agent_core::config::Config,
+) -> Option<aidx_agent_core::config::RoleConfig> {
+    let model =
+        aidx_editor_local::models::resolve_model("smollm2-135m-instruct", &config.models_dir);
+    if !model.exists() {
+        assert!(
+            !require_real(),
+            "SmolLM2 is not cached ({}) and AIDX_REQUIRE_REAL=1",
+            model.display()
+        );
+        eprintln!("SKIPPED: SmolLM2 not cached; run `aidx model pull`");
+        return None;
+    }
+    let mut role = config.editor.clone();
+    role.engine = Some("llama-cpp".into());
+    role.context = Some(2048);
+    Some(role)
+}

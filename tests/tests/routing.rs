@@ -192,20 +192,9 @@ fn the_heuristic_routes_the_labelled_requests() {
 #[test]
 fn the_router_model_routes_the_labelled_requests() {
     let config = config();
-    let mut role = config.editor.clone();
-    role.engine = Some("llama-cpp".into());
-    role.context = Some(2048);
-    let model =
-        aidx_editor_local::models::resolve_model("smollm2-135m-instruct", &config.models_dir);
-    if !model.exists() {
-        assert!(
-            !aidx_e2e::require_real(),
-            "SmolLM2 is not cached ({}) and AIDX_REQUIRE_REAL=1",
-            model.display()
-        );
-        eprintln!("SKIPPED: SmolLM2 not cached; run `aidx model pull`");
+    let Some(role) = aidx_e2e::smollm2_role(&config) else {
         return;
-    }
+    };
     let mut router = EmbeddedEditor::load(&role, &config).expect("the router model loads");
     let requests = labelled();
     let (_repo, research) = researched(&requests);

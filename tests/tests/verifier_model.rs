@@ -25,20 +25,9 @@ const BAD_DOC: &str = "--- a/calc.py\n+++ b/calc.py\n@@ -6,6 +6,7 @@ def add(a, 
 #[test]
 fn smollm2_as_verifier_answers_a_readable_verdict_for_every_draft() {
     let config = Settings::defaults().config();
-    let model =
-        aidx_editor_local::models::resolve_model("smollm2-135m-instruct", &config.models_dir);
-    if !model.exists() {
-        assert!(
-            !aidx_e2e::require_real(),
-            "SmolLM2 is not cached ({}) and AIDX_REQUIRE_REAL=1",
-            model.display()
-        );
-        eprintln!("SKIPPED: SmolLM2 not cached; run `aidx model pull`");
+    let Some(role) = aidx_e2e::smollm2_role(&config) else {
         return;
-    }
-    let mut role = config.editor.clone();
-    role.engine = Some("llama-cpp".into());
-    role.context = Some(2048);
+    };
     let mut verifier = EmbeddedEditor::load(&role, &config).expect("the verifier model loads");
     let rules = vec![
         "no TODO placeholders".to_string(),
@@ -84,37 +73,13 @@ fn smollm2_as_verifier_answers_a_readable_verdict_for_every_draft() {
     println!("verifier (SmolLM2-135M): {right} of 4 drafts judged right");
 }
 
-/// The Editor's role for SmolLM2 at a fixed context, so the budgets do not depend on the
-/// machine's free memory.
-fn smollm2_role(config: &aidx_agent_core::config::Config) -> aidx_agent_core::config::RoleConfig {
-    let mut role = config.editor.clone();
-    role.engine = Some("llama-cpp".into());
-    role.context = Some(2048);
-    role
-}
-
-fn smollm2_cached(config: &aidx_agent_core::config::Config) -> bool {
-    let model =
-        aidx_editor_local::models::resolve_model("smollm2-135m-instruct", &config.models_dir);
-    if !model.exists() {
-        assert!(
-            !aidx_e2e::require_real(),
-            "SmolLM2 is not cached ({}) and AIDX_REQUIRE_REAL=1",
-            model.display()
-        );
-        eprintln!("SKIPPED: SmolLM2 not cached; run `aidx model pull`");
-    }
-    model.exists()
-}
-
 #[test]
 fn two_models_stay_loaded_when_both_fit_and_take_turns_when_they_do_not() {
     use aidx_agent_core::adapters::embedded::{Residency, preflight};
     let mut config = Settings::defaults().config();
-    if !smollm2_cached(&config) {
+    let Some(role) = aidx_e2e::smollm2_role(&config) else {
         return;
-    }
-    let role = smollm2_role(&config);
+    };
     // One model's budget on a device with room for it alone: the figures the decision uses.
     config.gpu_vram_bytes = Some(8 << 30);
     let one = preflight(&role, &config).unwrap().budget.total_bytes;
@@ -145,10 +110,10 @@ fn a_model_loaded_in_turn_is_freed_by_release_and_loads_again_when_used() {
     use aidx_agent_core::adapters::embedded::InTurnEditor;
     use aidx_agent_core::pipeline::{ChatMessage, Editor, GenerateOptions};
     let config = Settings::defaults().config();
-    if !smollm2_cached(&config) {
+    let Some(role) = aidx_e2e::smollm2_role(&config) else {
         return;
-    }
-    let mut model = InTurnEditor::new(&smollm2_role(&config), &config).unwrap();
+    };
+    let mut model = InTurnEditor::new(&role, &config).unwrap();
     assert!(!model.is_loaded(), "nothing loads before it is used");
     assert_eq!(model.safe_context_tokens(), Some(2048));
     let options = GenerateOptions {
