@@ -39,7 +39,7 @@ use super::roles::{
 };
 use super::route::{Decider, Route, RouteChoice, RouteDecision, ask_router, heuristic};
 use super::template::fill;
-use super::verifier::{VerdictKind, ask_verifier};
+use super::verifier::{Verdict, VerdictKind, ask_verifier};
 
 mod planning;
 
@@ -396,64 +396,27 @@ impl<'a> Pipeline<'a> {
                 ];
                 continue;
             }
-            if let Some(verifier) = self.verifier.as_deref_mut() {
+            if let Some(verdict) =
+                self.ask_the_verifier(plan, &outcome.changes, drafts + 1, &mut report)?
+            {
                 drafts += 1;
-                self.observer.event(&Event::Phase {
-                    phase: Phase::Review,
-                    detail: "the verifier is checking the draft",
-                });
-                let diff = self.repo.preview(&outcome.changes)?;
-                // Models loaded in turn: the Editor's memory is freed while the verifier reads,
-                // and the verifier's after (both no-ops for models that stay loaded).
-                self.editor.release();
-                let mut metered = Metered::new(verifier);
-                let verdict = ask_verifier(
-                    &mut metered,
-                    &plan.markdown,
-                    &self.config.verifier_rules,
-                    &diff,
-                    drafts,
-                    &self.options.cancel,
-                );
-                metered.release();
-                report
-                    .tokens
-                    .entry("verifier".into())
-                    .or_default()
-                    .merge(metered.used);
-                let verdict = verdict?;
-                self.stop_if_interrupted()?;
-                let reasons = verdict
-                    .reasons
-                    .iter()
-                    .map(|r| format!("{}: {}", r.file, r.reason))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                let kind = verdict.verdict;
-                let text = match kind {
-                    VerdictKind::Accept => "verifier model: accept".to_string(),
-                    VerdictKind::Revise => format!("verifier model: revise ({reasons})"),
-                    VerdictKind::Unreadable => format!(
-                        "verifier model: no verdict ({reasons}); the draft goes on to review unverified"
-                    ),
-                };
-                self.emit(Event::Notice(&text));
-                let reflection = super::verifier::reflection(&verdict);
-                report.verdicts.push(verdict);
-                match kind {
-                    VerdictKind::Accept => {}
-                    VerdictKind::Unreadable => report.warnings.push(text),
+                match verdict.verdict {
+                    VerdictKind::Accept | VerdictKind::Unreadable => {}
                     VerdictKind::Revise => {
                         if revisions >= self.config.max_reflections {
                             report.status = RunStatus::EditFailed;
                             report.edit_error = Some(format!(
-                                "the verifier model still asks for a revision after {} draft(s), so nothing was written: {reasons}. Review its reasons, make the request narrower, or run without the verifier role",
-                                revisions + 1
+                                "the verifier model still asks for a revision after {} draft(s), so nothing was written: {}. Review its reasons, make the request narrower, or run without the verifier role",
+                                revisions + 1,
+                                verdict.reasons_text()
                             ));
                             return Ok(report);
                         }
                         revisions += 1;
-                        seed = vec![ChatMessage::assistant(reply), ChatMessage::user(reflection)];
+                        seed = vec![
+                            ChatMessage::assistant(reply),
+                            ChatMessage::user(super::verifier::reflection(&verdict)),
+                        ];
                         continue;
                     }
                 }
@@ -614,6 +577,59 @@ impl<'a> Pipeline<'a> {
             self.keep_unstaged(&leftovers, &mut report)?;
             return Ok(report);
         }
+    }
+
+    /// The Verifier Cascade's model layer on one draft: frees the Editor (models loaded in
+    /// turn), asks the verifier, frees it, and records the verdict, its tokens and a notice.
+    /// `None` without a verifier.
+    fn ask_the_verifier(
+        &mut self,
+        plan: &PlanDocument,
+        changes: &[FileChange],
+        draft: u32,
+        report: &mut RunReport,
+    ) -> Result<Option<Verdict>, PipelineError> {
+        let Some(verifier) = self.verifier.as_deref_mut() else {
+            return Ok(None);
+        };
+        self.observer.event(&Event::Phase {
+            phase: Phase::Review,
+            detail: "the verifier is checking the draft",
+        });
+        let diff = self.repo.preview(changes)?;
+        // Both no-ops for models that stay loaded.
+        self.editor.release();
+        let mut metered = Metered::new(verifier);
+        let verdict = ask_verifier(
+            &mut metered,
+            &plan.markdown,
+            &self.config.verifier_rules,
+            &diff,
+            draft,
+            &self.options.cancel,
+        );
+        metered.release();
+        report
+            .tokens
+            .entry("verifier".into())
+            .or_default()
+            .merge(metered.used);
+        let verdict = verdict?;
+        self.stop_if_interrupted()?;
+        let text = match verdict.verdict {
+            VerdictKind::Accept => "verifier model: accept".to_string(),
+            VerdictKind::Revise => format!("verifier model: revise ({})", verdict.reasons_text()),
+            VerdictKind::Unreadable => format!(
+                "verifier model: no verdict ({}); the draft goes on to review unverified",
+                verdict.reasons_text()
+            ),
+        };
+        self.emit(Event::Notice(&text));
+        if verdict.verdict == VerdictKind::Unreadable {
+            report.warnings.push(text);
+        }
+        report.verdicts.push(verdict.clone());
+        Ok(Some(verdict))
     }
 
     /// The hard reset: the Editor's prompt from the plan, the current files and the request,

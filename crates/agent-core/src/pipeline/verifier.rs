@@ -45,6 +45,17 @@ pub struct Verdict {
     pub diff_lines_left_out: usize,
 }
 
+impl Verdict {
+    /// The reasons as one line: `file: reason; file: reason`.
+    pub fn reasons_text(&self) -> String {
+        self.reasons
+            .iter()
+            .map(|r| format!("{}: {}", r.file, r.reason))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
 /// Most tokens the verifier may write: two reasons at their longest fit at one token a character
 /// (about 150 tokens each, with the JSON around them).
 const VERIFIER_MAX_TOKENS: usize = 384;
