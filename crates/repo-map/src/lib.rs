@@ -50,9 +50,9 @@ pub use ident::{Mentions, identifier_words, split_identifier};
 pub use lang::Lang;
 pub use render::{ELISION, LINE_MARK};
 pub use repomap::{
-    ChunkRef, DEFAULT_MAP_TOKENS, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_RANKED_FILES,
-    DEFAULT_PARSE_TIMEOUT, FileSignals, MapOptions, MapStats, Progress, RankedFile, RepoMap,
-    Research,
+    ChunkRef, DEFAULT_MAP_TOKENS, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_LINES_PER_FILE,
+    DEFAULT_MAX_RANKED_FILES, DEFAULT_PARSE_TIMEOUT, FileSignals, MapOptions, MapStats, Progress,
+    RankedFile, RepoMap, Research,
 };
 pub use syntax::{SyntaxIssue, syntax_issues};
 pub use tokens::{Cl100kCounter, TokenCounter};

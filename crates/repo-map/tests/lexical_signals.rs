@@ -206,3 +206,65 @@ fn a_command_line_flag_in_the_request_reaches_its_definition() {
         .unwrap();
     assert_eq!(r.files[0].path, "src/flags/defs.rs", "{:?}", r.files);
 }
+
+/// Lines shown under each file in a rendered map.
+fn lines_per_file(map: &str) -> Vec<(String, usize)> {
+    let mut out: Vec<(String, usize)> = Vec::new();
+    for line in map.lines() {
+        if line.starts_with(aidx_repo_map::LINE_MARK) {
+            if let Some(last) = out.last_mut() {
+                last.1 += 1;
+            }
+        } else if let Some(path) = line.strip_suffix(':') {
+            out.push((path.to_string(), 0));
+        }
+    }
+    out
+}
+
+/// The budget is spread over files: no file shows more than `max_lines_per_file` definition
+/// lines (4 by default), and without the cap the hub takes more.
+#[test]
+fn no_file_shows_more_lines_than_the_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let hub: String = (0..12)
+        .map(|i| format!("pub fn helper_{i}() {{}}\n"))
+        .collect();
+    write(root, "src/hub.rs", &hub);
+    for f in 0..6 {
+        let calls: String = (0..12).map(|i| format!("    helper_{i}();\n")).collect();
+        write(
+            root,
+            &format!("src/user_{f}.rs"),
+            &format!("pub fn user_{f}() {{\n{calls}}}\n"),
+        );
+    }
+    let capped = map_with(root, 1024).research("", &[], &[]).unwrap();
+    let shown = lines_per_file(&capped.map);
+    assert_eq!(shown[0].0, "src/hub.rs", "{}", capped.map);
+    assert!(
+        shown
+            .iter()
+            .all(|(_, n)| *n <= aidx_repo_map::DEFAULT_MAX_LINES_PER_FILE),
+        "{shown:?}"
+    );
+    let uncapped = aidx_repo_map::RepoMap::new(
+        root,
+        aidx_repo_map::MapOptions {
+            map_tokens: 1024,
+            max_lines_per_file: 0,
+            use_disk_cache: false,
+            ..aidx_repo_map::MapOptions::default()
+        },
+    )
+    .unwrap()
+    .research("", &[], &[])
+    .unwrap();
+    let hub_lines = lines_per_file(&uncapped.map)[0].1;
+    assert!(
+        hub_lines > aidx_repo_map::DEFAULT_MAX_LINES_PER_FILE,
+        "{}",
+        uncapped.map
+    );
+}

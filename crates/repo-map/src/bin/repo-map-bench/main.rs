@@ -5,7 +5,7 @@
 //! repo-map-bench run DIR [--runs N] [--tokens N] [--threads N]
 //! repo-map-bench syntax DIR                  per language: files tree-sitter finds errors in
 //! repo-map-bench replay --mirrors DIR --out DIR [--repos FILE] [--per-repo N] [--skip N]
-//!                       [--tokens N] [--history N] [--anchor FILE] [--only NAME]
+//!                       [--tokens N] [--history N] [--lines-per-file N] [--anchor FILE] [--only NAME]
 //!                                            commit replay: the files real changes touched (replay.rs)
 //! ```
 //!
@@ -31,7 +31,7 @@ fn main() {
         Some("run") if args.len() >= 2 => run(&args[1..]),
         Some("syntax") if args.len() == 2 => syntax(Path::new(&args[1])),
         Some("replay") => replay::replay(&args[1..]),
-        _ => Err("usage: repo-map-bench generate DIR FILES | run DIR [--runs N] [--tokens N] [--threads N] | syntax DIR | replay --mirrors DIR --out DIR [--repos FILE] [--per-repo N] [--skip N] [--tokens N] [--history N] [--anchor FILE] [--only NAME]".into()),
+        _ => Err("usage: repo-map-bench generate DIR FILES | run DIR [--runs N] [--tokens N] [--threads N] | syntax DIR | replay --mirrors DIR --out DIR [--repos FILE] [--per-repo N] [--skip N] [--tokens N] [--history N] [--lines-per-file N] [--anchor FILE] [--only NAME]".into()),
     };
     if let Err(e) = result {
         eprintln!("repo-map-bench: {e}");

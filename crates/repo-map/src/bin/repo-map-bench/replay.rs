@@ -89,6 +89,8 @@ struct Options {
     only: Option<String>,
     /// Commits of history the map gets (0: none).
     history: usize,
+    /// `MapOptions::max_lines_per_file` (0: no limit; default: the library's).
+    lines_per_file: usize,
 }
 
 pub fn replay(args: &[String]) -> Result<(), String> {
@@ -102,6 +104,7 @@ pub fn replay(args: &[String]) -> Result<(), String> {
         anchor: None,
         only: None,
         history: DEFAULT_HISTORY_COMMITS,
+        lines_per_file: aidx_repo_map::DEFAULT_MAX_LINES_PER_FILE,
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -124,6 +127,7 @@ pub fn replay(args: &[String]) -> Result<(), String> {
             "--anchor" => options.anchor = Some(value.clone().into()),
             "--only" => options.only = Some(value.clone()),
             "--history" => options.history = number()?,
+            "--lines-per-file" => options.lines_per_file = number()?,
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
@@ -460,6 +464,7 @@ fn run_repo(
     let _ = std::fs::remove_dir_all(&cache);
     let map_options = MapOptions {
         map_tokens: options.tokens,
+        max_lines_per_file: options.lines_per_file,
         cache_dir: Some(cache),
         ..MapOptions::default()
     };
