@@ -146,44 +146,36 @@ fn shown_lists_exactly_the_files_the_map_names() {
     assert!(r.files.len() >= r.shown.len());
 }
 
+/// Adds `path` with `contents` to the hub repository and checks that `request` ranks it first
+/// and shows it.
+fn reaches_first(path: &str, contents: &str, request: &str) {
+    let dir = repo();
+    write(dir.path(), path, contents);
+    let r = map_with(dir.path(), 1024)
+        .research(request, &[], &[])
+        .unwrap();
+    assert_eq!(r.files[0].path, path, "{:?}", r.files);
+    assert!(r.shown.iter().any(|p| p == path), "{:?}", r.shown);
+}
+
 /// A data table: one constant that nothing references. The graph gives it next to nothing; the
 /// request's words in its path must still reach it.
 #[test]
 fn a_file_whose_only_definition_is_one_constant_is_reached_by_its_path() {
-    let dir = repo();
-    write(
-        dir.path(),
+    reaches_first(
         "src/color_table.rs",
         "pub const COLORS: [&str; 3] = [\"red\", \"green\", \"blue\"];\n",
-    );
-    let r = map_with(dir.path(), 1024)
-        .research("add teal to the color table", &[], &[])
-        .unwrap();
-    assert_eq!(r.files[0].path, "src/color_table.rs", "{:?}", r.files);
-    assert!(
-        r.shown.iter().any(|p| p == "src/color_table.rs"),
-        "{:?}",
-        r.shown
+        "add teal to the color table",
     );
 }
 
 /// A source file without a single definition (a script): only its path can match.
 #[test]
 fn a_file_without_definitions_is_reached_by_its_path() {
-    let dir = repo();
-    write(
-        dir.path(),
+    reaches_first(
         "scripts/palette.py",
         "import sys\nprint(sys.argv)\n",
-    );
-    let r = map_with(dir.path(), 1024)
-        .research("make the palette script print the colours", &[], &[])
-        .unwrap();
-    assert_eq!(r.files[0].path, "scripts/palette.py", "{:?}", r.files);
-    assert!(
-        r.shown.iter().any(|p| p == "scripts/palette.py"),
-        "{:?}",
-        r.shown
+        "make the palette script print the colours",
     );
 }
 
@@ -191,20 +183,11 @@ fn a_file_without_definitions_is_reached_by_its_path() {
 /// for it (`--line-buffered` → `LineBuffered`).
 #[test]
 fn a_command_line_flag_in_the_request_reaches_its_definition() {
-    let dir = repo();
-    write(
-        dir.path(),
+    reaches_first(
         "src/flags/defs.rs",
         "pub struct LineBuffered;\nimpl LineBuffered {\n    pub fn name_long(&self) -> &'static str { \"line-buffered\" }\n}\npub struct NoIgnore;\n",
+        "Make --line-buffered the default when stdout is a tty",
     );
-    let r = map_with(dir.path(), 1024)
-        .research(
-            "Make --line-buffered the default when stdout is a tty",
-            &[],
-            &[],
-        )
-        .unwrap();
-    assert_eq!(r.files[0].path, "src/flags/defs.rs", "{:?}", r.files);
 }
 
 /// Lines shown under each file in a rendered map.
