@@ -447,21 +447,30 @@ fn run_llama_cpp(model: &Path, threads: usize, args: &Args) -> Result<EngineFigu
             bench.display()
         );
     }
-    let mut cmd = Command::new(&bench);
-    cmd.arg("-m")
-        .arg(model)
-        .args(["-t", &threads.to_string()])
-        .args(["-p", &args.prompt_tokens.to_string()])
-        .args(["-n", &args.gen_tokens.to_string()])
-        .args(["-r", &args.runs.to_string()])
-        .args(["-o", "json"]);
-    let (out, rss_kib) = run_measured(cmd)?;
-    let rows: Vec<LlamaBenchRow> =
-        serde_json::from_str(&out).with_context(|| format!("llama-bench output: {out}"))?;
+    // Two runs: prefill from an empty context, then decode at the depth the prompt leaves (aidx
+    // decodes after its prompt, so attention covers it; llama-bench's `tg` alone starts empty).
+    let run = |p: usize, n: usize, depth: usize| -> Result<(Vec<LlamaBenchRow>, i64)> {
+        let mut cmd = Command::new(&bench);
+        cmd.arg("-m")
+            .arg(model)
+            .args(["-t", &threads.to_string()])
+            .args(["-p", &p.to_string()])
+            .args(["-n", &n.to_string()])
+            .args(["-d", &depth.to_string()])
+            .args(["-r", &args.runs.to_string()])
+            .args(["-o", "json"]);
+        let (out, rss_kib) = run_measured(cmd)?;
+        let rows: Vec<LlamaBenchRow> =
+            serde_json::from_str(&out).with_context(|| format!("llama-bench output: {out}"))?;
+        Ok((rows, rss_kib))
+    };
+    let (mut rows, rss_prefill) = run(args.prompt_tokens, 0, 0)?;
+    let (decode_rows, rss_decode) = run(0, args.gen_tokens, args.prompt_tokens)?;
+    rows.extend(decode_rows);
     let mut fig = EngineFigures {
         engine: "llama-bench".into(),
         threads,
-        peak_rss_mib: rss_kib as f64 / 1024.0,
+        peak_rss_mib: rss_prefill.max(rss_decode) as f64 / 1024.0,
         ..Default::default()
     };
     for row in rows {
