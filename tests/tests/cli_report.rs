@@ -102,3 +102,69 @@ fn a_verifier_whose_server_is_down_stops_the_run_before_it_starts_naming_the_key
     assert_eq!(editor.requests(), 0, "nothing ran");
     assert_eq!(repo.read("calc.py"), CALC);
 }
+
+/// A verifier on a server that speaks Anthropic's Messages API (llama.cpp's `llama-server`
+/// serving SmolLM2 answers it): the verdict comes back through that protocol. A 135M model
+/// without a grammar may answer prose, which is an `unreadable` verdict that the run reports
+/// and goes on from.
+#[test]
+fn a_verifier_on_an_anthropic_messages_server_is_asked_for_its_verdict() {
+    use aidx_architect::local_server::{LlamaServer, LlamaServerOptions};
+    let options = match LlamaServerOptions::discover() {
+        Ok(options) => options,
+        Err(error) => {
+            assert!(
+                !aidx_e2e::require_real(),
+                "AIDX_REQUIRE_REAL=1 but the real server is unavailable: {error}"
+            );
+            eprintln!("SKIPPED: {error}");
+            return;
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = runtime
+        .block_on(LlamaServer::start(&options))
+        .unwrap_or_else(|error| panic!("{error}"));
+    // A plan, then a draft for every round the verifier may ask for (max-reflections 3).
+    let mut replies = vec![PLAN.to_string()];
+    replies.extend(std::iter::repeat_n(GOOD.to_string(), 4));
+    let editor = ScriptedServer::start(replies, Duration::ZERO);
+    let repo = TempRepo::with_files(&[("calc.py", CALC)]);
+    std::fs::write(
+        repo.root.join(".aidx.yml"),
+        format!(
+            "{}verifier:\n  provider: anthropic\n  model: smollm2\n  base-url: \"{}\"\n  timeout-secs: 120\n",
+            role("editor", &editor),
+            server.origin()
+        ),
+    )
+    .unwrap();
+    let out = repo.run(&["run", "-m", "Add mul(a, b) to calc.py", "--yes", "--json"]);
+    let (stdout, stderr) = texts(&out);
+    let report: serde_json::Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("one JSON object on stdout ({e}):\n{stderr}\n{stdout}"));
+    // Committed, or stopped because the verifier kept asking for revisions: both are the
+    // verifier at work; what this test pins is that it was asked through Anthropic's protocol.
+    let status = report["status"].as_str().unwrap();
+    assert!(["committed", "edit_failed"].contains(&status), "{report:#}");
+    let verdicts = report["verdicts"].as_array().unwrap().len();
+    assert!(verdicts >= 1, "{report:#}");
+    assert_eq!(
+        report["tokens"]["verifier"]["calls"], verdicts,
+        "{report:#}"
+    );
+    assert!(
+        report["tokens"]["verifier"]["completion_tokens"].as_u64() > Some(0),
+        "{report:#}"
+    );
+    let verdict = report["verdicts"][0]["verdict"].as_str().unwrap();
+    assert!(
+        ["accept", "revise", "unreadable"].contains(&verdict),
+        "{report:#}"
+    );
+    eprintln!("anthropic verifier: {}", report["verdicts"][0]);
+    drop(server);
+}

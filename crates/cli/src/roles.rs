@@ -134,15 +134,14 @@ fn side_model(
             EmbeddedEditor::load(role, &ctx.config)
                 .map_err(|e| anyhow::anyhow!("{key}: {e} ({key}.model)"))?,
         ),
-        Provider::OpenAiCompatible => {
+        // Any server protocol: OpenAI-compatible, Anthropic Messages or Gemini (no grammar there;
+        // an answer the role cannot read falls back as each role says).
+        Provider::OpenAiCompatible | Provider::Anthropic | Provider::Gemini => {
             let remote =
                 RemoteEditor::for_role(key, role).map_err(|e| anyhow::anyhow!("{key}: {e}"))?;
             remote.probe().map_err(|e| anyhow::anyhow!("{e}"))?;
             Box::new(remote)
         }
-        other => anyhow::bail!(
-            "{key}.provider {other:?} is not supported there; use embedded or openai-compatible"
-        ),
     };
     Ok(Some(model))
 }
