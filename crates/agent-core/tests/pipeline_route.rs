@@ -83,6 +83,12 @@ fn the_heuristic_sends_a_broad_change_to_the_architect() {
     assert!(route.reason.contains("refactor"), "{}", route.reason);
     assert_eq!(o.architect_calls, 1);
     assert_eq!(o.report.planner.as_deref(), Some("architect"));
+    let used = o.report.tokens["architect"];
+    assert_eq!(
+        (used.calls, used.prompt_tokens, used.completion_tokens),
+        (1, 100, 40),
+        "the Architect's usage as its server reported it"
+    );
 }
 
 #[test]

@@ -207,6 +207,9 @@ impl Planner for CloudPlanner {
         cancel: &CancelToken,
         on_text: &mut dyn FnMut(&str),
     ) -> Result<PlanDocument, RoleError> {
+        // A failed plan reports no usage, not the previous plan's.
+        self.last_usage = None;
+        self.last_attempts = None;
         let architect = Architect::new(&self.client, self.repo_root.clone(), self.options.clone());
         let files: Vec<String> = research
             .files
@@ -240,6 +243,15 @@ impl Planner for CloudPlanner {
                 reason: other.to_string(),
             }),
         }
+    }
+
+    fn last_plan_usage(&self) -> Option<(usize, usize, usize)> {
+        let (prompt, completion) = self.last_usage?;
+        Some((
+            self.last_attempts.unwrap_or(1) as usize,
+            prompt as usize,
+            completion as usize,
+        ))
     }
 
     fn count_tokens(&self, text: &str) -> usize {

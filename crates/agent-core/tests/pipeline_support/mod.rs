@@ -163,6 +163,11 @@ impl Planner for ScriptedPlanner {
             .map(|md| PlanDocument::from_markdown(&md))
     }
 
+    fn last_plan_usage(&self) -> Option<(usize, usize, usize)> {
+        // What a server would report for one plan: fixed, so a test can check the tally.
+        (self.calls > 0 && self.result.is_ok()).then_some((1, 100, 40))
+    }
+
     fn count_tokens(&self, text: &str) -> usize {
         WordCounter.count_tokens(text)
     }

@@ -59,6 +59,12 @@ impl Pipeline<'_> {
                         text: t,
                     })
                 });
+                if let Some((calls, prompt, completion)) = planner.last_plan_usage() {
+                    let used = report.tokens.entry("architect".into()).or_default();
+                    used.calls += calls;
+                    used.prompt_tokens += prompt;
+                    used.completion_tokens += completion;
+                }
                 match planned {
                     Ok(plan) => {
                         report.planner = Some(planner.name().to_string());
