@@ -12,7 +12,7 @@ use aidx_repo_map::{Cl100kCounter, TokenCounter};
 use crate::config::{Config, Provider, RoleConfig};
 use crate::pipeline::{
     CancelToken, ChatMessage, ChatRole, Completion, Editor, FinishReason, GenerateOptions,
-    PlanDocument, Planner, Research, RoleError,
+    PlanDocument, Planner, Research, RoleError, TokenUsage,
 };
 
 /// Builds the client for a remote role; the API key is read from the variable the role names.
@@ -245,13 +245,13 @@ impl Planner for CloudPlanner {
         }
     }
 
-    fn last_plan_usage(&self) -> Option<(usize, usize, usize)> {
+    fn last_plan_usage(&self) -> Option<TokenUsage> {
         let (prompt, completion) = self.last_usage?;
-        Some((
-            self.last_attempts.unwrap_or(1) as usize,
-            prompt as usize,
-            completion as usize,
-        ))
+        Some(TokenUsage {
+            calls: self.last_attempts.unwrap_or(1) as usize,
+            prompt_tokens: prompt as usize,
+            completion_tokens: completion as usize,
+        })
     }
 
     fn count_tokens(&self, text: &str) -> usize {

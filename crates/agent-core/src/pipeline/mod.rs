@@ -9,6 +9,7 @@
 //! - [`commit_intent`]: the commit message's type, scope, subject, notes and trailers, derived
 //!   deterministically from the request, the plan and the applied edits.
 
+mod answer;
 mod ask;
 mod cancel;
 mod checks;

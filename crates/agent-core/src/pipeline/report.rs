@@ -169,6 +169,11 @@ pub struct RunReport {
 }
 
 impl RunReport {
+    /// Adds what a role's calls cost to its tally in [`RunReport::tokens`].
+    pub(crate) fn add_tokens(&mut self, role: &str, used: super::metered::TokenUsage) {
+        self.tokens.entry(role.to_string()).or_default().merge(used);
+    }
+
     pub(crate) fn new(request: &str, run_id: &str, plan_path: &str) -> Self {
         RunReport {
             status: RunStatus::NoChanges,

@@ -173,9 +173,9 @@ pub trait Planner {
     /// Counts `text` in this role's tokens (tiktoken for cloud roles), for the context gate.
     fn count_tokens(&self, text: &str) -> usize;
 
-    /// What the last plan cost, as the server reported it over all its requests: calls, prompt
-    /// and completion tokens. `None` when the planner does not know.
-    fn last_plan_usage(&self) -> Option<(usize, usize, usize)> {
+    /// What the last plan cost, as the server reported it over all its requests. `None` when
+    /// the planner does not know.
+    fn last_plan_usage(&self) -> Option<super::metered::TokenUsage> {
         None
     }
 }

@@ -195,9 +195,7 @@ fn router_grammar() -> String {
 
 /// Reads the router's JSON answer.
 fn parse_router_reply(text: &str) -> Option<(Route, String)> {
-    let start = text.find('{')?;
-    let end = text.rfind('}')?;
-    let value: serde_json::Value = serde_json::from_str(text.get(start..=end)?).ok()?;
+    let value: serde_json::Value = super::answer::json_answer(text)?;
     let route = match value.get("route")?.as_str()? {
         "local" => Route::Local,
         "architect" => Route::Architect,

@@ -609,11 +609,7 @@ impl<'a> Pipeline<'a> {
             &self.options.cancel,
         );
         metered.release();
-        report
-            .tokens
-            .entry("verifier".into())
-            .or_default()
-            .merge(metered.used);
+        report.add_tokens("verifier", metered.used);
         let verdict = verdict?;
         self.stop_if_interrupted()?;
         let text = match verdict.verdict {
@@ -1103,7 +1099,6 @@ fn select_hunks(
     (landing, leftovers)
 }
 
-/// `path` relative to `root` with `/` separators, or as given when outside it.
 /// The Editor's attempts, summed into the report's tokens per role.
 fn tally_editor_attempts(report: &mut RunReport) {
     let mut used = TokenUsage::default();
@@ -1111,14 +1106,11 @@ fn tally_editor_attempts(report: &mut RunReport) {
         used.add(a.engine_prompt_tokens, a.completion_tokens);
     }
     if used.calls > 0 {
-        report
-            .tokens
-            .entry("editor".into())
-            .or_default()
-            .merge(used);
+        report.add_tokens("editor", used);
     }
 }
 
+/// `path` relative to `root` with `/` separators, or as given when outside it.
 fn relative_display(root: &Path, path: &Path) -> String {
     path.strip_prefix(root)
         .unwrap_or(path)

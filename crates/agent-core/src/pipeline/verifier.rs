@@ -126,9 +126,7 @@ struct Answer {
 
 /// Reads the verifier's JSON answer (a server without a grammar may wrap it in prose or a fence).
 fn parse_verdict(text: &str) -> Option<(VerdictKind, Vec<VerdictReason>)> {
-    let start = text.find('{')?;
-    let end = text.rfind('}')?;
-    let answer: Answer = serde_json::from_str(text.get(start..=end)?).ok()?;
+    let answer: Answer = super::answer::json_answer(text)?;
     let reasons: Vec<VerdictReason> = answer
         .reasons
         .into_iter()

@@ -12,7 +12,7 @@ use aidx_agent_core::pipeline::CancelToken;
 use aidx_agent_core::pipeline::{
     ChatMessage, Completion, Editor, FinishReason, GenerateOptions, PlanDocument, Planner,
     Research, Researcher, ReviewAnswer, ReviewDecision, ReviewFile, ReviewRequest, Reviewer,
-    RoleError,
+    RoleError, TokenUsage,
 };
 
 /// Test-only token counter: one token per whitespace-separated word. Deterministic, not a
@@ -163,9 +163,13 @@ impl Planner for ScriptedPlanner {
             .map(|md| PlanDocument::from_markdown(&md))
     }
 
-    fn last_plan_usage(&self) -> Option<(usize, usize, usize)> {
+    fn last_plan_usage(&self) -> Option<TokenUsage> {
         // What a server would report for one plan: fixed, so a test can check the tally.
-        (self.calls > 0 && self.result.is_ok()).then_some((1, 100, 40))
+        (self.calls > 0 && self.result.is_ok()).then_some(TokenUsage {
+            calls: 1,
+            prompt_tokens: 100,
+            completion_tokens: 40,
+        })
     }
 
     fn count_tokens(&self, text: &str) -> usize {

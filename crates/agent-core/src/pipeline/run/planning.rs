@@ -59,11 +59,8 @@ impl Pipeline<'_> {
                         text: t,
                     })
                 });
-                if let Some((calls, prompt, completion)) = planner.last_plan_usage() {
-                    let used = report.tokens.entry("architect".into()).or_default();
-                    used.calls += calls;
-                    used.prompt_tokens += prompt;
-                    used.completion_tokens += completion;
+                if let Some(used) = planner.last_plan_usage() {
+                    report.add_tokens("architect", used);
                 }
                 match planned {
                     Ok(plan) => {
@@ -115,11 +112,7 @@ impl Pipeline<'_> {
                 });
                 let mut metered = Metered::new(router);
                 let decision = ask_router(&mut metered, request, research, &self.options.cancel);
-                report
-                    .tokens
-                    .entry("researcher.router".into())
-                    .or_default()
-                    .merge(metered.used);
+                report.add_tokens("researcher.router", metered.used);
                 Ok(Some(decision?))
             }
             None => Ok(Some(heuristic(request, research))),
@@ -196,11 +189,7 @@ impl Pipeline<'_> {
             &research.refs,
             &self.options.cancel,
         );
-        report
-            .tokens
-            .entry("preflight".into())
-            .or_default()
-            .merge(metered.used);
+        report.add_tokens("preflight", metered.used);
         let (plan, outcome) = reviewed?;
         let text = format!("pre-flight: {}", outcome.detail);
         self.emit(Event::Notice(&text));
@@ -244,11 +233,7 @@ impl Pipeline<'_> {
             });
             (plan, local.last_prompt_tokens())
         };
-        report
-            .tokens
-            .entry("local-planner".into())
-            .or_default()
-            .merge(metered.used);
+        report.add_tokens("local-planner", metered.used);
         let plan = plan?;
         report.prompts.push(PromptCount {
             role: "local-planner".into(),
