@@ -6,7 +6,7 @@ use aidx_agent_core::adapters::cloud::{CloudPlanner, RemoteEditor};
 use aidx_agent_core::adapters::embedded::{EmbeddedEditor, InTurnEditor, Residency};
 use aidx_agent_core::adapters::research::RepoMapResearcher;
 use aidx_agent_core::config::{Provider, RoleConfig};
-use aidx_agent_core::pipeline::{Editor, Planner, Researcher};
+use aidx_agent_core::pipeline::{Editor, Pipeline, Planner, Researcher};
 use aidx_editor_local::budget::Budget;
 
 use crate::context::Context;
@@ -69,18 +69,46 @@ pub fn editor_with_budget(ctx: &Context) -> anyhow::Result<(Box<dyn Editor>, Opt
     Ok((editor(ctx)?, None))
 }
 
-/// The Editor, its budget when it was loaded now, and the verifier model when configured.
-pub type EditorAndVerifier = (Box<dyn Editor>, Option<Budget>, Option<Box<dyn Editor>>);
+/// The models beside the Editor, each when configured: the router (Hybrid Routing), the
+/// verifier (the Verifier Cascade's model layer) and the pre-flight reviewer of plan.md.
+#[derive(Default)]
+pub struct SideModels {
+    router: Option<Box<dyn Editor>>,
+    verifier: Option<Box<dyn Editor>>,
+    preflight: Option<Box<dyn Editor>>,
+}
 
-/// The Editor (with its budget when it is loaded now) and the verifier model, if configured.
-/// With both embedded, their budgets decide before either loads whether they stay loaded
+impl SideModels {
+    /// Gives the pipeline the models there are.
+    pub fn attach<'a>(&'a mut self, mut pipeline: Pipeline<'a>) -> Pipeline<'a> {
+        if let Some(r) = self.router.as_deref_mut() {
+            pipeline = pipeline.with_router(r);
+        }
+        if let Some(v) = self.verifier.as_deref_mut() {
+            pipeline = pipeline.with_verifier(v);
+        }
+        if let Some(p) = self.preflight.as_deref_mut() {
+            pipeline = pipeline.with_preflight(p);
+        }
+        pipeline
+    }
+}
+
+/// The Editor (with its budget when it is loaded now) and the side models. With the Editor and
+/// the verifier both embedded, their budgets decide before either loads whether they stay loaded
 /// together or take turns (`InTurnEditor`: each loaded when used, the Editor dropped while the
-/// verifier reads); the decision, with both figures, goes to `notes`.
-pub fn editor_and_verifier(
+/// verifier reads); the decision, with both figures, goes to `notes`. A side model that is
+/// configured but cannot load, or whose server does not answer, is an error naming its role.
+pub fn editor_and_side_models(
     ctx: &Context,
     notes: &mut Vec<String>,
-) -> anyhow::Result<EditorAndVerifier> {
+) -> anyhow::Result<(Box<dyn Editor>, Option<Budget>, SideModels)> {
     let config = &ctx.config;
+    let mut side = SideModels {
+        router: router(ctx)?,
+        preflight: preflight(ctx)?,
+        verifier: None,
+    };
     let both_embedded = config.editor.provider == Provider::Embedded
         && config
             .verifier
@@ -93,30 +121,33 @@ pub fn editor_and_verifier(
         if !residency.together {
             let editor =
                 InTurnEditor::new(&config.editor, config).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let verifier = InTurnEditor::new(role, config)
-                .map_err(|e| anyhow::anyhow!("verifier: {e} (verifier.model)"))?;
-            return Ok((Box::new(editor), None, Some(Box::new(verifier))));
+            side.verifier =
+                Some(Box::new(InTurnEditor::new(role, config).map_err(|e| {
+                    anyhow::anyhow!("verifier: {e} (verifier.model)")
+                })?));
+            return Ok((Box::new(editor), None, side));
         }
     }
     let (editor, budget) = editor_with_budget(ctx)?;
-    Ok((editor, budget, verifier(ctx)?))
+    side.verifier = verifier(ctx)?;
+    Ok((editor, budget, side))
 }
 
 /// The `researcher.router` model, when configured (Hybrid Routing). A router that is configured
 /// but cannot load is an error naming the role, before the run starts.
-pub fn router(ctx: &Context) -> anyhow::Result<Option<Box<dyn Editor>>> {
+fn router(ctx: &Context) -> anyhow::Result<Option<Box<dyn Editor>>> {
     side_model(ctx, ctx.config.router.as_ref(), "researcher.router")
 }
 
 /// The `verifier` model, when configured (the Verifier Cascade's model layer). A verifier that
 /// is configured but cannot load is an error naming the role, before the run starts.
-pub fn verifier(ctx: &Context) -> anyhow::Result<Option<Box<dyn Editor>>> {
+fn verifier(ctx: &Context) -> anyhow::Result<Option<Box<dyn Editor>>> {
     side_model(ctx, ctx.config.verifier.as_ref(), "verifier")
 }
 
 /// The `preflight` model, when configured (pre-flight verification of plan.md). One that is
 /// configured but cannot load is an error naming the role, before the run starts.
-pub fn preflight(ctx: &Context) -> anyhow::Result<Option<Box<dyn Editor>>> {
+fn preflight(ctx: &Context) -> anyhow::Result<Option<Box<dyn Editor>>> {
     side_model(ctx, ctx.config.preflight.as_ref(), "preflight")
 }
 

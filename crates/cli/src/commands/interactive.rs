@@ -18,6 +18,7 @@ use aidx_tui::{Backend, BackendError, ChatFiles, SessionStatus, TokenLine, Usage
 
 use crate::context::{Context, GlobalArgs};
 use crate::exit::{Exit, Status};
+use crate::roles::SideModels;
 
 /// Runs interactive mode in the repository containing the current directory.
 pub fn run(global: &GlobalArgs) -> anyhow::Result<()> {
@@ -156,10 +157,8 @@ struct CliBackend {
     budget: Option<Budget>,
     researcher: Option<Box<dyn Researcher>>,
     planner: Option<Box<dyn Planner>>,
-    /// The `researcher.router` and `verifier` models, loaded with the Editor when configured.
-    router: Option<Box<dyn Editor>>,
-    verifier: Option<Box<dyn Editor>>,
-    preflight: Option<Box<dyn Editor>>,
+    /// The router, verifier and pre-flight models, loaded with the Editor when configured.
+    side: SideModels,
     notes: Vec<String>,
 }
 
@@ -182,9 +181,7 @@ impl CliBackend {
             budget: None,
             researcher,
             planner,
-            router: None,
-            verifier: None,
-            preflight: None,
+            side: SideModels::default(),
             notes,
         })
     }
@@ -277,14 +274,12 @@ impl Backend for CliBackend {
             phase: Phase::Load,
             detail: &detail,
         });
-        let side = |e: anyhow::Error| BackendError::new(format!("{e:#}"));
-        let (editor, budget, verifier) =
-            crate::roles::editor_and_verifier(&self.ctx, &mut self.notes).map_err(side)?;
+        let (editor, budget, side) =
+            crate::roles::editor_and_side_models(&self.ctx, &mut self.notes)
+                .map_err(|e| BackendError::new(format!("{e:#}")))?;
         self.editor = Some(editor);
         self.budget = budget;
-        self.verifier = verifier;
-        self.router = crate::roles::router(&self.ctx).map_err(side)?;
-        self.preflight = crate::roles::preflight(&self.ctx).map_err(side)?;
+        self.side = side;
         self.flush_notes(observer);
         Ok(())
     }
@@ -313,15 +308,7 @@ impl Backend for CliBackend {
         if let Some(p) = self.planner.as_deref_mut() {
             pipeline = pipeline.with_planner(p);
         }
-        if let Some(r) = self.router.as_deref_mut() {
-            pipeline = pipeline.with_router(r);
-        }
-        if let Some(v) = self.verifier.as_deref_mut() {
-            pipeline = pipeline.with_verifier(v);
-        }
-        if let Some(p) = self.preflight.as_deref_mut() {
-            pipeline = pipeline.with_preflight(p);
-        }
+        pipeline = self.side.attach(pipeline);
         // The Editor may change the editable files; read-only ones reach the Architect through
         // the repository map's ranking of chat files.
         let editable: Vec<PathBuf> = files.editable.clone();

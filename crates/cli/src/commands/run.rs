@@ -119,7 +119,7 @@ fn execute(
         detail: "loading the editor model",
     });
     let mut notes = Vec::new();
-    let (mut editor, _, mut verifier) = crate::roles::editor_and_verifier(&ctx, &mut notes)?;
+    let (mut editor, _, mut side) = crate::roles::editor_and_side_models(&ctx, &mut notes)?;
     for note in notes {
         eprintln!("note: {note}");
     }
@@ -135,8 +135,6 @@ fn execute(
     };
     let mut researcher = crate::roles::researcher(&ctx, repo.root());
     let mut planner = crate::roles::planner(&ctx, repo.root())?;
-    let mut router = crate::roles::router(&ctx)?;
-    let mut preflight = crate::roles::preflight(&ctx)?;
     let ctrl_c = crate::interrupt::CtrlC::install();
     let options = aidx_agent_core::pipeline::RunOptions {
         cancel: ctrl_c.token().clone(),
@@ -154,15 +152,7 @@ fn execute(
     if let Some(p) = planner.as_deref_mut() {
         pipeline = pipeline.with_planner(p);
     }
-    if let Some(r) = router.as_deref_mut() {
-        pipeline = pipeline.with_router(r);
-    }
-    if let Some(v) = verifier.as_deref_mut() {
-        pipeline = pipeline.with_verifier(v);
-    }
-    if let Some(p) = preflight.as_deref_mut() {
-        pipeline = pipeline.with_preflight(p);
-    }
+    pipeline = side.attach(pipeline);
     let report = match go(&mut pipeline) {
         Ok(report) => report,
         Err(PipelineError::Git(GitError::Interrupted)) => {
