@@ -324,3 +324,25 @@ pub fn smollm2_role(
     role.context = Some(2048);
     Some(role)
 }
+
+/// How to start the real `llama-server` with SmolLM2, or `None` when the binary or the model is
+/// missing: the test should return; this says SKIPPED loudly, or fails under
+/// `AIDX_REQUIRE_REAL=1` (CI).
+pub fn llama_server_options(
+    test: &str,
+) -> Option<aidx_architect::local_server::LlamaServerOptions> {
+    match aidx_architect::local_server::LlamaServerOptions::discover() {
+        Ok(options) => Some(options),
+        Err(error) => {
+            assert!(
+                !require_real(),
+                "AIDX_REQUIRE_REAL=1 but the real server is unavailable: {error}"
+            );
+            eprintln!(
+                "\n!!!!!!!! SKIPPED {test}: {error}\n\
+                 !!!!!!!! (set AIDX_REQUIRE_REAL=1 to make this a failure)\n"
+            );
+            None
+        }
+    }
+}

@@ -6,9 +6,9 @@
 //! Without the binary or the model (`scripts/build-llama-cpp.sh`, `aidx model pull`) the test prints
 //! a loud skip notice and passes, unless `AIDX_REQUIRE_REAL=1` (CI), where it fails.
 
-use aidx_architect::local_server::{LlamaServer, LlamaServerOptions};
+use aidx_architect::local_server::LlamaServer;
 use aidx_architect::plan::Plan;
-use aidx_e2e::{TempRepo, require_real, texts};
+use aidx_e2e::{TempRepo, texts};
 
 const CALC: &str = "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n";
 const MAIN: &str = "from calc import add\n\n\ndef main():\n    print(add(2, 3))\n";
@@ -29,19 +29,10 @@ fn number_after(text: &str, label: &str) -> u64 {
 
 #[test]
 fn aidx_plan_with_a_local_llama_server_architect_writes_a_valid_plan() {
-    let mut options = match LlamaServerOptions::discover() {
-        Ok(options) => options,
-        Err(error) => {
-            assert!(
-                !require_real(),
-                "AIDX_REQUIRE_REAL=1 but the real server is unavailable: {error}"
-            );
-            eprintln!(
-                "\n!!!!!!!! SKIPPED aidx_plan_with_a_local_llama_server_architect_writes_a_valid_plan: {error}\n\
-                 !!!!!!!! (set AIDX_REQUIRE_REAL=1 to make this a failure)\n"
-            );
-            return;
-        }
+    let Some(mut options) = aidx_e2e::llama_server_options(
+        "aidx_plan_with_a_local_llama_server_architect_writes_a_valid_plan",
+    ) else {
+        return;
     };
     // Room for a corrective request that repeats a whole first reply.
     options.context = 4096;

@@ -109,17 +109,11 @@ fn a_verifier_whose_server_is_down_stops_the_run_before_it_starts_naming_the_key
 /// and goes on from.
 #[test]
 fn a_verifier_on_an_anthropic_messages_server_is_asked_for_its_verdict() {
-    use aidx_architect::local_server::{LlamaServer, LlamaServerOptions};
-    let options = match LlamaServerOptions::discover() {
-        Ok(options) => options,
-        Err(error) => {
-            assert!(
-                !aidx_e2e::require_real(),
-                "AIDX_REQUIRE_REAL=1 but the real server is unavailable: {error}"
-            );
-            eprintln!("SKIPPED: {error}");
-            return;
-        }
+    use aidx_architect::local_server::LlamaServer;
+    let Some(options) = aidx_e2e::llama_server_options(
+        "a_verifier_on_an_anthropic_messages_server_is_asked_for_its_verdict",
+    ) else {
+        return;
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
