@@ -14,6 +14,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 use crate::gguf::{self, GgmlType, GgufHeader};
+use crate::offload::{self, LayerLayout, OffloadPlan};
 use crate::quantize::{self, FileQuant, MixContext};
 
 /// The KV cache dtype.
@@ -174,35 +175,41 @@ impl ModelShape {
     /// Bytes of the stored tensors (a file's exact weights; descriptions count 2-D weights as
     /// F16 and 1-D tensors as F32).
     pub fn stored_weights_bytes(&self) -> u64 {
-        self.tensors
-            .iter()
-            .map(|t| {
-                let ty = t.stored.unwrap_or(if t.dims.len() >= 2 {
-                    GgmlType::F16
-                } else {
-                    GgmlType::F32
-                });
-                ty.bytes_for(t.n_elements()).unwrap_or(0)
-            })
+        self.tensor_bytes(None)
+            .map(|(_, bytes)| bytes)
             .fold(0, u64::saturating_add)
     }
 
-    /// Bytes of the weights requantized to `quant` with llama.cpp's mix. Tensors the mix leaves
+    /// Bytes of the weights if stored with `quant`'s mix (llama.cpp's); tensors the mix leaves
     /// alone keep their stored type (descriptions: F32).
-    /// Bytes of the weights if stored with `quant`'s mix.
     pub fn weights_bytes_for(&self, quant: FileQuant) -> u64 {
-        let ctx = MixContext::from_names(
-            self.layers.len() as u64,
-            self.tensors.iter().map(|t| t.name.as_str()),
-        );
-        self.tensors
-            .iter()
-            .map(|t| {
-                let ty = quantize::tensor_type(&t.name, &t.dims, quant, &ctx)
-                    .unwrap_or(t.stored.unwrap_or(GgmlType::F32));
-                ty.bytes_for(t.n_elements()).unwrap_or(0)
-            })
+        self.tensor_bytes(Some(quant))
+            .map(|(_, bytes)| bytes)
             .fold(0, u64::saturating_add)
+    }
+
+    /// Each tensor's name and bytes, stored (`None`) or under `quant`'s mix.
+    pub fn tensor_bytes(&self, quant: Option<FileQuant>) -> impl Iterator<Item = (&str, u64)> {
+        let ctx = quant.map(|_| {
+            MixContext::from_names(
+                self.layers.len() as u64,
+                self.tensors.iter().map(|t| t.name.as_str()),
+            )
+        });
+        self.tensors.iter().map(move |t| {
+            let stored = t.stored.unwrap_or(if t.dims.len() >= 2 && quant.is_none() {
+                GgmlType::F16
+            } else {
+                GgmlType::F32
+            });
+            let ty = match (quant, &ctx) {
+                (Some(q), Some(ctx)) => {
+                    quantize::tensor_type(&t.name, &t.dims, q, ctx).unwrap_or(stored)
+                }
+                _ => stored,
+            };
+            (t.name.as_str(), ty.bytes_for(t.n_elements()).unwrap_or(0))
+        })
     }
 
     /// KV bytes one token adds in every layer (the rate while the context is within every
@@ -216,12 +223,14 @@ impl ModelShape {
 
     /// KV bytes for a context of `ctx` tokens (sliding-window layers hold at most their window).
     pub fn kv_bytes(&self, kv: KvType, ctx: u64) -> u64 {
-        self.layers
-            .iter()
-            .map(|l| {
-                layer_kv_bytes(l, kv).saturating_mul(l.sliding_window.map_or(ctx, |w| ctx.min(w)))
-            })
-            .fold(0, u64::saturating_add)
+        self.layer_kv_bytes(kv, ctx).fold(0, u64::saturating_add)
+    }
+
+    /// Each layer's KV bytes for a context of `ctx` tokens, in layer order.
+    pub fn layer_kv_bytes(&self, kv: KvType, ctx: u64) -> impl Iterator<Item = u64> + '_ {
+        self.layers.iter().map(move |l| {
+            layer_kv_bytes(l, kv).saturating_mul(l.sliding_window.map_or(ctx, |w| ctx.min(w)))
+        })
     }
 }
 
@@ -511,12 +520,22 @@ impl OverheadModel {
         engine: OverheadEngine::LlamaCpp,
     };
 
-    /// The model for an engine on a device. llama.cpp is built for the CPU only here, so its
-    /// model is the CPU one whatever the device.
+    /// llama.cpp on a CUDA GPU: the same compute-buffer terms as on the CPU (f32 activations of
+    /// one micro-batch and its f16 mask; CUDA's flash attention is on by default too) and the
+    /// CUDA context and cuBLAS workspace as the floor, taken as 512 MiB like mistral.rs's — not
+    /// measured here (no GPU); `aidx doctor --stress` on a GPU checks it.
+    pub const LLAMA_CPP_GPU: Self = Self {
+        runtime_bytes: 512 << 20,
+        ..Self::LLAMA_CPP_CPU
+    };
+
+    /// The model for an engine on a device (what `aidx budget --vram` plans with, whatever
+    /// this build can run).
     pub fn for_engine(engine: crate::engine::EngineKind, device: DeviceKind) -> Self {
-        match engine {
-            crate::engine::EngineKind::MistralRs => Self::for_device(device),
-            crate::engine::EngineKind::LlamaCpp => Self::LLAMA_CPP_CPU,
+        match (engine, device) {
+            (crate::engine::EngineKind::MistralRs, _) => Self::for_device(device),
+            (crate::engine::EngineKind::LlamaCpp, DeviceKind::Gpu) => Self::LLAMA_CPP_GPU,
+            (crate::engine::EngineKind::LlamaCpp, DeviceKind::Cpu) => Self::LLAMA_CPP_CPU,
         }
     }
 
@@ -667,6 +686,9 @@ pub struct Budget {
     pub max_context_tokens: u64,
     /// Aider's `max-chat-history-tokens` for the largest safe context.
     pub recommended_max_chat_history_tokens: u64,
+    /// On a GPU the model does not fit whole: the layers llama.cpp can keep there at this
+    /// context and what each side then holds (`None` on the CPU or when it fits).
+    pub offload: Option<OffloadPlan>,
 }
 
 /// Computes the budget of `shape` with `weights_bytes` of weights.
@@ -707,6 +729,29 @@ pub fn compute(
         model_context_tokens: shape.context_length,
         max_context_tokens,
         recommended_max_chat_history_tokens: recommended_chat_history(max_context_tokens),
+        offload: (req.device == DeviceKind::Gpu && total_bytes > req.device_bytes).then(|| {
+            let layout = layout_for(shape, weights_bytes, quantization);
+            offload::plan(
+                shape,
+                &layout,
+                req.kv_type,
+                req.context_tokens,
+                req.device_bytes,
+            )
+        }),
+    }
+}
+
+/// The per-layer weights behind `weights_bytes`: the stored tensors when they add up to it,
+/// otherwise the mix named by `quantization` (a description, or a table row of another type).
+fn layout_for(shape: &ModelShape, weights_bytes: u64, quantization: &str) -> LayerLayout {
+    let stored = LayerLayout::from_shape(shape, None);
+    if stored.file_bytes() == weights_bytes {
+        return stored;
+    }
+    match quantization.parse::<FileQuant>() {
+        Ok(quant) => LayerLayout::from_shape(shape, Some(quant)),
+        Err(_) => stored,
     }
 }
 
@@ -991,6 +1036,55 @@ pub fn render(b: &Budget) -> String {
             b.max_context_tokens
         );
     }
+    if let Some(plan) = &b.offload {
+        out.push_str(&render_offload(plan));
+    }
+    out
+}
+
+/// The split, as text.
+pub fn render_offload(plan: &OffloadPlan) -> String {
+    let mut out = String::new();
+    if plan.is_whole() {
+        let _ = writeln!(
+            out,
+            "offload: llama.cpp would hold it whole on the GPU (n_gpu_layers = {}): {} of {}",
+            plan.gpu_layers,
+            gib(plan.gpu.total()),
+            gib(plan.device_bytes)
+        );
+        return out;
+    }
+    if plan.gpu_layers == 0 {
+        let _ = writeln!(
+            out,
+            "offload: not even the output layer fits in {} of GPU memory ({} needed); the model would run on the CPU",
+            gib(plan.device_bytes),
+            gib(plan.gpu.total()),
+        );
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "offload: keep {} of {} layers on the GPU (llama.cpp n_gpu_layers = {}), the rest on the CPU:",
+        plan.gpu_layers, plan.offloadable, plan.gpu_layers
+    );
+    for (side, bytes) in [("GPU", &plan.gpu), ("CPU", &plan.cpu)] {
+        let _ = writeln!(
+            out,
+            "  {side}: weights {} + KV cache {} + overhead {} = {}",
+            gib(bytes.weights_bytes),
+            gib(bytes.kv_bytes),
+            gib(bytes.overhead_bytes),
+            gib(bytes.total()),
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  GPU side against {}: headroom {}",
+        gib(plan.device_bytes),
+        gib(plan.device_bytes.saturating_sub(plan.gpu.total()))
+    );
     out
 }
 

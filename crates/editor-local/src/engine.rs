@@ -27,6 +27,7 @@ use mistralrs::{
 use crate::budget::{
     self, Budget, BudgetError, BudgetRequest, DeviceKind, KvType, ModelShape, OverheadModel,
 };
+use crate::device::{self, DeviceMemory};
 use crate::gguf::{GgufError, GgufHeader};
 
 /// The smallest context worth loading a model for.
@@ -294,13 +295,21 @@ pub struct Preflight {
     pub budget: Budget,
     /// The context the engine will be held to.
     pub context_tokens: u64,
+    /// The memory the budget was held against.
+    pub memory: DeviceMemory,
+    /// llama.cpp's `n_gpu_layers` to load with: 0 on the CPU, every layer when the model fits
+    /// the GPU whole, the budget's split otherwise.
+    pub gpu_layers: u32,
 }
 
 /// Checks a file and computes its budget before loading; refuses when it cannot fit.
 ///
-/// The device is `vram_bytes` of GPU memory when given, otherwise the system's available RAM.
-/// With no `requested_context`, the context is the model's trained context capped at
-/// [`DEFAULT_CONTEXT_CAP`], lowered to the largest that fits.
+/// The device is `vram_bytes` of GPU memory when given; otherwise, in a build with a GPU
+/// back-end, the first GPU's free memory; otherwise the system's available RAM
+/// ([`device::resolve`]). With no `requested_context`, the context is the model's trained
+/// context capped at [`DEFAULT_CONTEXT_CAP`], lowered to the largest that fits. On a GPU that
+/// cannot hold the model whole even then, llama.cpp (in a GPU build) runs it split: the layers
+/// that fit stay on the GPU and system RAM must hold the rest.
 pub fn preflight_load(
     path: &Path,
     kv_type: KvType,
@@ -308,20 +317,41 @@ pub fn preflight_load(
     vram_bytes: Option<u64>,
     engine: EngineKind,
 ) -> Result<Preflight, EngineError> {
+    let memory = device::resolve(vram_bytes)?;
+    preflight_on(path, kv_type, requested_context, memory, engine, || {
+        budget::system_available_memory()
+    })
+}
+
+/// [`preflight_load`] against a given device memory, with system RAM read by `ram` when a split
+/// needs it (tests give both).
+pub fn preflight_on(
+    path: &Path,
+    kv_type: KvType,
+    requested_context: Option<u64>,
+    memory: DeviceMemory,
+    engine: EngineKind,
+    ram: impl FnOnce() -> Result<u64, budget::BudgetError>,
+) -> Result<Preflight, EngineError> {
     let header = preflight_file(path)?;
     let shape = ModelShape::from_header(&header)?;
-    let (device, device_bytes) = match vram_bytes {
-        Some(bytes) => (DeviceKind::Gpu, bytes),
-        None => (DeviceKind::Cpu, budget::system_available_memory()?),
-    };
+    let (device, device_bytes) = (memory.kind(), memory.bytes());
     let model_context = shape.context_length.unwrap_or(DEFAULT_CONTEXT_CAP);
     let wanted = requested_context.unwrap_or_else(|| model_context.min(DEFAULT_CONTEXT_CAP));
+    // llama.cpp in a build without a GPU back-end runs on the CPU whatever gpu.vram says, so its
+    // memory behaves like the CPU's (mistral.rs keeps its GPU model there, as it always has).
+    let overhead = match engine {
+        EngineKind::LlamaCpp if device::GPU_BACKEND.is_none() => {
+            OverheadModel::for_engine(engine, DeviceKind::Cpu)
+        }
+        _ => OverheadModel::for_engine(engine, device),
+    };
     let request = |context_tokens| BudgetRequest {
         kv_type,
         context_tokens,
         device_bytes,
         device,
-        overhead: OverheadModel::for_engine(engine, device),
+        overhead,
     };
     let label = budget::file_quant_label(&header);
     let mut result = budget::compute(&shape, &label, header.weights_bytes(), &request(wanted));
@@ -336,14 +366,57 @@ pub fn preflight_load(
             &request(result.max_context_tokens),
         );
     }
-    if !result.fits {
-        let device_name = match device {
-            DeviceKind::Cpu => "available system RAM",
-            DeviceKind::Gpu => "GPU memory (gpu.vram)",
+    let whole = || shape.layers.len() as u32 + 1;
+    let gpu_layers = match (device, &result.offload) {
+        (DeviceKind::Cpu, _) => 0,
+        (DeviceKind::Gpu, None) => whole(),
+        // A split runs only where it can: llama.cpp, built with a GPU back-end.
+        (DeviceKind::Gpu, Some(plan))
+            if plan.gpu_layers >= 1
+                && engine == EngineKind::LlamaCpp
+                && device::GPU_BACKEND.is_some() =>
+        {
+            let ram = ram()?;
+            if plan.cpu.total() > ram {
+                return Err(EngineError::OverBudget {
+                    message: format!(
+                        "{model} does not fit the GPU whole, and split ({} of {} layers on the GPU) its CPU side needs {} > {} of available system RAM; try a smaller quantization (`aidx model quantize … --type q4_k_m`), a shorter context (`editor.context`), or `editor.kv-type: q8_0`",
+                        plan.gpu_layers,
+                        plan.offloadable,
+                        budget::gib(plan.cpu.total()),
+                        budget::gib(ram),
+                        model = path.display(),
+                    ),
+                });
+            }
+            tracing::info!(
+                "{} split: {} of {} layers on the GPU",
+                path.display(),
+                plan.gpu_layers,
+                plan.offloadable
+            );
+            plan.gpu_layers
+        }
+        (DeviceKind::Gpu, Some(_)) => 0,
+    };
+    if !result.fits && gpu_layers == 0 {
+        let split = match &result.offload {
+            Some(plan) if plan.gpu_layers >= 1 => format!(
+                "; llama.cpp can run it split, {} of {} layers on the GPU ({} there, {} in RAM): {}",
+                plan.gpu_layers,
+                plan.offloadable,
+                budget::gib(plan.gpu.total()),
+                budget::gib(plan.cpu.total()),
+                match device::GPU_BACKEND {
+                    Some(_) => "set `editor.engine: llama-cpp`",
+                    None => "build aidx with `--features cuda` (README, \"On a GPU\")",
+                }
+            ),
+            _ => String::new(),
         };
         return Err(EngineError::OverBudget {
             message: format!(
-                "{model} does not fit: weights {weights} + KV cache {kv} ({context} tokens, {kv_type}) + overhead {overhead} = {total} > {device_bytes} of {device_name}; try a smaller quantization (`aidx model quantize … --type q4_k_m`), a shorter context (`editor.context` / max-chat-history-tokens), `editor.kv-type: q8_0`, or offloading to a server (`editor.provider: openai-compatible`)",
+                "{model} does not fit: weights {weights} + KV cache {kv} ({context} tokens, {kv_type}) + overhead {overhead} = {total} > {device_bytes} of {device_name}; try a smaller quantization (`aidx model quantize … --type q4_k_m`), a shorter context (`editor.context` / max-chat-history-tokens), `editor.kv-type: q8_0`, or offloading to a server (`editor.provider: openai-compatible`){split}",
                 model = path.display(),
                 weights = budget::gib(result.weights_bytes),
                 kv = budget::gib(result.kv_bytes),
@@ -351,6 +424,7 @@ pub fn preflight_load(
                 overhead = budget::gib(result.overhead_bytes),
                 total = budget::gib(result.total_bytes),
                 device_bytes = budget::gib(result.device_bytes),
+                device_name = memory.describe(),
             ),
         });
     }
@@ -359,6 +433,8 @@ pub fn preflight_load(
         header,
         budget: result,
         context_tokens,
+        memory,
+        gpu_layers,
     })
 }
 
@@ -426,17 +502,25 @@ impl EmbeddedModel {
                     // SAFETY: set before the engine starts any thread; read only by rayon.
                     unsafe { std::env::set_var("RAYON_NUM_THREADS", threads.to_string()) };
                 }
+                // mistral.rs picks the GPU itself unless forced onto the CPU; it runs a model
+                // whole or not at all here (splits are llama.cpp's, see `preflight_load`).
+                let on_gpu = preflight.gpu_layers > 0 && device::GPU_BACKEND.is_some();
                 Self::start(
                     &options.path,
                     preflight.header,
                     Some(preflight.budget),
                     context_tokens,
+                    on_gpu,
                 )
                 .await
             }
-            EngineKind::LlamaCpp => {
-                Self::start_llama_cpp(&options, preflight.header, preflight.budget, context_tokens)
-            }
+            EngineKind::LlamaCpp => Self::start_llama_cpp(
+                &options,
+                preflight.header,
+                preflight.budget,
+                context_tokens,
+                preflight.gpu_layers,
+            ),
         }
     }
 
@@ -446,6 +530,7 @@ impl EmbeddedModel {
         header: GgufHeader,
         budget: Budget,
         context_tokens: usize,
+        gpu_layers: u32,
     ) -> Result<EmbeddedModel, EngineError> {
         let threads = options.threads.unwrap_or_else(|| {
             std::thread::available_parallelism()
@@ -459,6 +544,7 @@ impl EmbeddedModel {
                 threads,
                 options.kv_type,
                 context_tokens,
+                gpu_layers,
             )
         })
         .map_err(|payload| EngineError::Panic {
@@ -483,6 +569,7 @@ impl EmbeddedModel {
         _: GgufHeader,
         _: Budget,
         _: usize,
+        _: u32,
     ) -> Result<EmbeddedModel, EngineError> {
         Err(EngineError::Load {
             path: Default::default(),
@@ -517,7 +604,7 @@ impl EmbeddedModel {
     #[doc(hidden)]
     pub async fn load_without_preflight(path: &Path) -> Result<EmbeddedModel, EngineError> {
         let header = GgufHeader::read(path)?;
-        Self::start(path, header, None, DEFAULT_CONTEXT_CAP as usize).await
+        Self::start(path, header, None, DEFAULT_CONTEXT_CAP as usize, false).await
     }
 
     async fn start(
@@ -525,6 +612,7 @@ impl EmbeddedModel {
         header: GgufHeader,
         budget: Option<Budget>,
         context_tokens: usize,
+        on_gpu: bool,
     ) -> Result<EmbeddedModel, EngineError> {
         let path = path.to_path_buf();
         let dir = path
@@ -566,9 +654,11 @@ impl EmbeddedModel {
         unsafe { std::env::set_var("HF_HUB_OFFLINE", "1") };
         let mut builder = GgufModelBuilder::new(dir.to_string_lossy(), vec![file_name])
             .with_token_source(TokenSource::None)
-            .with_force_cpu()
             .with_max_num_seqs(1)
             .with_prefix_cache_n(None);
+        if !on_gpu {
+            builder = builder.with_force_cpu();
+        }
         if let Some(file) = &fallback_file {
             builder = builder.with_chat_template(file.path().to_string_lossy());
         }

@@ -49,6 +49,19 @@ fn backend() -> Result<&'static LlamaBackend, EngineError> {
         })
 }
 
+/// How llama.cpp loads a model: its last `gpu_layers` layers (blocks, then the output layer;
+/// `crate::offload`) on the GPU, the rest on the CPU. Set always, since llama.cpp's own default
+/// (-1) offloads everything to any GPU it finds, which the budget may not have allowed.
+pub(crate) fn model_params(gpu_layers: u32) -> LlamaModelParams {
+    // Read the weights instead of mapping the file. With a mapping, llama.cpp reads every
+    // matrix it repacks for its CPU kernels (Q4_0/Q4_K/IQ4_NL on x86) through the mapping,
+    // so those pages stay resident next to the repacked copy: measured 1.23 GiB peak for a
+    // 0.67 GiB model. Read instead, each matrix is held once.
+    LlamaModelParams::default()
+        .with_use_mmap(false)
+        .with_n_gpu_layers(gpu_layers)
+}
+
 /// The context of the last request and the tokens in its KV cache. Kept between requests so
 /// the next one reuses the allocation and skips the prompt prefix it shares (an Editor's
 /// retries and a chat's turns repeat the system prompt and the files).
@@ -72,19 +85,17 @@ pub(crate) struct LlamaCppEngine {
 }
 
 impl LlamaCppEngine {
-    /// Loads `path` (already preflighted) on the CPU.
+    /// Loads `path` (already preflighted) with its last `gpu_layers` layers on the GPU (0: all
+    /// on the CPU; see [`model_params`]).
     pub(crate) fn load(
         path: &Path,
         threads: usize,
         kv_type: KvType,
         context_tokens: usize,
+        gpu_layers: u32,
     ) -> Result<Self, EngineError> {
         let backend = backend()?;
-        // Read the weights instead of mapping the file. With a mapping, llama.cpp reads every
-        // matrix it repacks for its CPU kernels (Q4_0/Q4_K/IQ4_NL on x86) through the mapping,
-        // so those pages stay resident next to the repacked copy: measured 1.23 GiB peak for a
-        // 0.67 GiB model. Read instead, each matrix is held once.
-        let params = LlamaModelParams::default().with_use_mmap(false);
+        let params = model_params(gpu_layers);
         let model =
             LlamaModel::load_from_file(backend, path, &params).map_err(|e| EngineError::Load {
                 path: path.to_path_buf(),
@@ -522,5 +533,14 @@ mod tests {
             let t = s.pick(&logits, |t| t % 2 == 1).unwrap();
             assert!(t % 2 == 1);
         }
+    }
+
+    #[test]
+    fn the_split_reaches_llama_cpps_parameters() {
+        // llama.cpp's default (-1, everything on any GPU) is never what aidx loads with.
+        assert_eq!(LlamaModelParams::default().n_gpu_layers(), -1);
+        assert_eq!(model_params(0).n_gpu_layers(), 0);
+        assert_eq!(model_params(17).n_gpu_layers(), 17);
+        assert!(!model_params(17).use_mmap());
     }
 }

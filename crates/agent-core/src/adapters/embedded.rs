@@ -48,8 +48,11 @@ fn load_options(role: &RoleConfig, config: &Config) -> Result<LoadOptions, RoleE
         .unwrap_or("f16")
         .parse()
         .map_err(|e| unavailable(format!("editor.kv-type: {e}")))?;
-    let engine = EngineKind::from_setting(role.engine.as_deref(), config.gpu_vram_bytes.is_some())
-        .map_err(|e| unavailable(format!("editor.engine: {e}")))?;
+    let engine = EngineKind::from_setting(
+        role.engine.as_deref(),
+        aidx_editor_local::device::gpu_in_use(config.gpu_vram_bytes),
+    )
+    .map_err(|e| unavailable(format!("editor.engine: {e}")))?;
     Ok(LoadOptions {
         path,
         kv_type,
@@ -86,8 +89,9 @@ pub struct Residency {
     pub verifier_bytes: u64,
     /// The device's memory the budgets were held against, bytes.
     pub device_bytes: u64,
-    /// What the device is (`available system RAM`, `GPU memory (gpu.vram)`).
-    pub device: &'static str,
+    /// What the device is (`available system RAM`, `GPU memory (gpu.vram)`, the free memory of
+    /// a detected GPU).
+    pub device: String,
 }
 
 impl Residency {
@@ -111,10 +115,7 @@ impl Residency {
             editor_bytes: e.budget.total_bytes,
             verifier_bytes: v.budget.total_bytes,
             device_bytes,
-            device: match e.budget.device {
-                aidx_editor_local::budget::DeviceKind::Cpu => "available system RAM",
-                aidx_editor_local::budget::DeviceKind::Gpu => "GPU memory (gpu.vram)",
-            },
+            device: e.memory.describe(),
         })
     }
 }

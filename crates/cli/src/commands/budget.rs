@@ -3,6 +3,7 @@
 use aidx_editor_local::budget::{
     self, BudgetRequest, DeviceKind, KvType, ModelSource, OverheadModel,
 };
+use aidx_editor_local::device;
 use aidx_editor_local::engine::EngineKind;
 use anyhow::Context as _;
 
@@ -13,8 +14,9 @@ pub struct BudgetArgs {
     /// such as Qwen2.5-Coder-14B-Instruct (sized at Q4_K_M).
     #[arg(long)]
     pub model: String,
-    /// GPU memory to budget against, e.g. 12GiB or 24GB. Without it the device is the CPU and
-    /// its memory is MemAvailable from /proc/meminfo.
+    /// GPU memory to budget against, e.g. 12GiB or 24GB. Without it: in a build with a GPU
+    /// back-end, the free memory of the first GPU; otherwise the CPU, with MemAvailable from
+    /// /proc/meminfo.
     #[arg(long)]
     pub vram: Option<String>,
     /// The context gate in tokens (KV cache and prefill are sized for it).
@@ -34,17 +36,20 @@ pub struct BudgetArgs {
 
 /// Runs `aidx budget`.
 pub fn run(args: BudgetArgs) -> anyhow::Result<()> {
-    let (device, device_bytes) = match &args.vram {
-        Some(v) => (DeviceKind::Gpu, budget::parse_size(v)?),
-        None => (DeviceKind::Cpu, budget::system_available_memory()?),
-    };
+    let configured = args.vram.as_deref().map(budget::parse_size).transpose()?;
+    // --vram, else (a GPU build) the first GPU's free memory, else MemAvailable.
+    let memory = device::resolve(configured)?;
+    let (device, device_bytes) = (memory.kind(), memory.bytes());
+    if let device::DeviceMemory::Detected { .. } = &memory {
+        println!("budgeting against the {}", memory.describe());
+    }
     let request = BudgetRequest {
         kv_type: args.kv_type,
         context_tokens: args.ctx,
         device_bytes,
         device,
         overhead: OverheadModel::for_engine(
-            EngineKind::from_setting(Some(&args.engine), args.vram.is_some())
+            EngineKind::from_setting(Some(&args.engine), device == DeviceKind::Gpu)
                 .map_err(anyhow::Error::msg)?,
             device,
         ),

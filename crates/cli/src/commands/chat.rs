@@ -65,7 +65,7 @@ pub fn run(args: ChatArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         vram_bytes: ctx.config.gpu_vram_bytes,
         engine: EngineKind::from_setting(
             ctx.config.editor.engine.as_deref(),
-            ctx.config.gpu_vram_bytes.is_some(),
+            aidx_editor_local::device::gpu_in_use(ctx.config.gpu_vram_bytes),
         )
         .map_err(|e| anyhow::anyhow!("editor.engine: {e}"))?,
         threads: ctx.config.editor.threads.map(|t| t as usize),

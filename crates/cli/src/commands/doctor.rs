@@ -1,6 +1,7 @@
 //! `aidx doctor`: check the set-up; `--stress` measures the memory budget against reality.
 
-use aidx_editor_local::budget::{self, KvType};
+use aidx_editor_local::budget::{self, DeviceKind, KvType};
+use aidx_editor_local::device;
 use aidx_editor_local::engine::{EmbeddedModel, EngineKind, LoadOptions, preflight_load};
 use aidx_editor_local::models::{self, KNOWN_MODELS};
 use aidx_editor_local::stress::{self, MAX_PREDICTION_ERROR};
@@ -48,7 +49,7 @@ pub fn run(args: DoctorArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let engine = EngineKind::from_setting(
         config.editor.engine.as_deref(),
-        config.gpu_vram_bytes.is_some(),
+        device::gpu_in_use(config.gpu_vram_bytes),
     )
     .map_err(|e| anyhow::anyhow!("editor.engine: {e}"))?;
     if !args.stress {
@@ -69,6 +70,7 @@ pub fn run(args: DoctorArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             Ok(bytes) => println!("available RAM: {}", budget::gib(bytes)),
             Err(e) => println!("available RAM: unknown ({e})"),
         }
+        print!("{}", gpu_report(config.gpu_vram_bytes));
         println!("editor model: {} → {}", model_arg, path.display());
         match preflight_load(
             &path,
@@ -78,9 +80,23 @@ pub fn run(args: DoctorArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             engine,
         ) {
             Ok(p) => {
+                let place = match (p.memory.kind(), device::GPU_BACKEND) {
+                    (DeviceKind::Gpu, Some(_)) if p.budget.offload.is_some() => format!(
+                        "split, {} of {} layers on the GPU",
+                        p.gpu_layers,
+                        p.budget.offload.as_ref().map_or(0, |o| o.offloadable)
+                    ),
+                    (DeviceKind::Gpu, Some(_)) => "on the GPU".to_string(),
+                    (DeviceKind::Gpu, None) => {
+                        "on the CPU (budgeted against gpu.vram; this build has no GPU back-end)"
+                            .to_string()
+                    }
+                    (DeviceKind::Cpu, _) => "on the CPU".to_string(),
+                };
                 println!(
-                    "editor preflight: ok — {engine} will run with a context of {} tokens",
-                    p.context_tokens
+                    "editor preflight: ok — {engine} will run {place} with a context of {} tokens, budgeted against {}",
+                    p.context_tokens,
+                    p.memory.describe()
                 );
                 print!("{}", budget::render(&p.budget));
             }
@@ -159,4 +175,27 @@ pub fn run(args: DoctorArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The GPU as the driver reports it, the back-end this build has, and what the budget will use.
+fn gpu_report(configured_vram: Option<u64>) -> String {
+    let backend = device::GPU_BACKEND.unwrap_or("none (CPU build)");
+    let mut out = format!("GPU back-end in this build: {backend}\n");
+    match aidx_gpu::probe() {
+        Ok(devices) => {
+            for d in &devices {
+                out.push_str(&format!("GPU: {d}\n"));
+            }
+            if device::GPU_BACKEND.is_none() {
+                out.push_str(
+                    "  this aidx cannot use it: build with `cargo install --path crates/cli --features cuda` (README, \"On a GPU\")\n",
+                );
+            }
+        }
+        Err(e) => out.push_str(&format!("GPU: none read — {e}\n")),
+    }
+    if configured_vram.is_some() {
+        out.push_str("  budgets use gpu.vram, not the figure read from the device\n");
+    }
+    out
 }
