@@ -267,6 +267,8 @@ pub struct EmbeddedModel {
     budget: Option<Budget>,
     grammar_eos: Option<u32>,
     used_fallback_template: bool,
+    /// Layers on the GPU (llama.cpp's count: blocks + the output layer); 0 on the CPU.
+    gpu_layers: u32,
 }
 
 /// The engine behind an [`EmbeddedModel`].
@@ -560,6 +562,11 @@ impl EmbeddedModel {
             budget: Some(budget),
             grammar_eos: None,
             used_fallback_template: false,
+            gpu_layers: if device::GPU_BACKEND.is_some() {
+                gpu_layers
+            } else {
+                0
+            },
         })
     }
 
@@ -690,7 +697,15 @@ impl EmbeddedModel {
                 });
             }
         };
+        let gpu_layers = if on_gpu {
+            header
+                .model_params()
+                .map_or(0, |p| p.block_count as u32 + 1)
+        } else {
+            0
+        };
         Ok(EmbeddedModel {
+            gpu_layers,
             backend: Backend::MistralRs(model),
             header,
             path,
@@ -700,6 +715,12 @@ impl EmbeddedModel {
             grammar_eos,
             used_fallback_template: fallback_file.is_some(),
         })
+    }
+
+    /// Layers on the GPU (blocks + the output layer, llama.cpp's count): 0 when the model runs
+    /// on the CPU, all of them when it runs there whole.
+    pub fn gpu_layers(&self) -> u32 {
+        self.gpu_layers
     }
 
     /// How long loading took.

@@ -116,6 +116,21 @@ pub fn run(args: DoctorArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         engine,
         threads: config.editor.threads.map(|t| t as usize),
     };
+    // On a GPU the budget's GPU side is compared with the device's own figures: the sampler
+    // takes its baseline before the model loads.
+    let sampler = if device::GPU_BACKEND.is_some() && device::gpu_in_use(config.gpu_vram_bytes) {
+        match stress::GpuSampler::start(std::time::Duration::from_millis(5)) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!(
+                    "stress: cannot read the GPU's memory ({e}); measuring the process on the CPU side only"
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
     let points = runtime.block_on(async {
         let model = EmbeddedModel::load(options).await?;
         let max = model.context_tokens() as u64;
@@ -132,7 +147,9 @@ pub fn run(args: DoctorArgs, global: &GlobalArgs) -> anyhow::Result<()> {
                 "stress: filling {c} tokens and generating {} …",
                 args.new_tokens
             );
-            points.push(stress::run_point(&model, c, args.new_tokens, kv_type).await?);
+            points.push(
+                stress::run_point(&model, c, args.new_tokens, kv_type, sampler.as_ref()).await?,
+            );
         }
         anyhow::Ok(points)
     })?;
@@ -152,14 +169,18 @@ pub fn run(args: DoctorArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         );
     } else {
         println!(
-            "{:>8} {:>8} {:>12} {:>12} {:>8} {:>10}",
-            "context", "prompt", "predicted", "measured", "error", "prefill"
+            "{:>8} {:>8} {:>6} {:>12} {:>12} {:>8} {:>10}",
+            "context", "prompt", "on", "predicted", "measured", "error", "prefill"
         );
         for p in &points {
             println!(
-                "{:>8} {:>8} {:>12} {:>12} {:>7.1}% {:>7.1} t/s",
+                "{:>8} {:>8} {:>6} {:>12} {:>12} {:>7.1}% {:>7.1} t/s",
                 p.context_tokens,
                 p.prompt_tokens,
+                match p.device {
+                    DeviceKind::Cpu => "CPU",
+                    DeviceKind::Gpu => "GPU",
+                },
                 budget::gib(p.predicted_bytes),
                 budget::gib(p.measured_peak_bytes),
                 p.relative_error * 100.0,
