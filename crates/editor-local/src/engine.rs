@@ -112,6 +112,9 @@ pub struct LoadOptions {
     pub vram_bytes: Option<u64>,
     /// Which engine runs the model.
     pub engine: EngineKind,
+    /// `engine` came from `editor.engine: auto`: in a GPU build, llama.cpp takes over when
+    /// mistral.rs cannot hold the model on the GPU whole ([`choose_and_preflight`]).
+    pub engine_auto: bool,
     /// CPU threads; `None` = every core.
     pub threads: Option<usize>,
 }
@@ -142,11 +145,19 @@ impl EngineKind {
     /// when it is built in (it measured faster there, see BENCHMARKS.md) and mistral.rs when a
     /// GPU is configured (`gpu_configured`) or llama.cpp is not built in.
     pub fn from_setting(setting: Option<&str>, gpu_configured: bool) -> Result<Self, String> {
-        match setting.unwrap_or("auto") {
-            "auto" if gpu_configured || !cfg!(feature = "llama-cpp") => Ok(EngineKind::MistralRs),
-            "auto" => Ok(EngineKind::LlamaCpp),
-            other => other.parse(),
+        if Self::is_auto(setting) {
+            return Ok(if gpu_configured || !cfg!(feature = "llama-cpp") {
+                EngineKind::MistralRs
+            } else {
+                EngineKind::LlamaCpp
+            });
         }
+        setting.unwrap_or_default().parse()
+    }
+
+    /// Whether an `editor.engine` setting leaves the choice to aidx (unset or `auto`).
+    pub fn is_auto(setting: Option<&str>) -> bool {
+        matches!(setting, None | Some("auto"))
     }
 }
 
@@ -178,6 +189,7 @@ impl LoadOptions {
             context_tokens: None,
             vram_bytes: None,
             engine: EngineKind::MistralRs,
+            engine_auto: false,
             threads: None,
         }
     }
@@ -440,6 +452,44 @@ pub fn preflight_on(
     })
 }
 
+/// The engine that will run `options`' model, with its preflight. Under `editor.engine: auto`
+/// in a GPU build, a model that mistral.rs cannot hold on the GPU whole goes to llama.cpp, which
+/// keeps the token embedding quantized (mistral.rs copies it to f32 on the device: 2.90 GiB for a
+/// 14B Qwen, BENCHMARKS.md) and can split the model between GPU and CPU.
+pub fn choose_and_preflight(options: &LoadOptions) -> Result<(EngineKind, Preflight), EngineError> {
+    let first = preflight_load(
+        &options.path,
+        options.kv_type,
+        options.context_tokens,
+        options.vram_bytes,
+        options.engine,
+    );
+    let fallback = options.engine_auto
+        && options.engine == EngineKind::MistralRs
+        && cfg!(feature = "llama-cpp")
+        && device::GPU_BACKEND.is_some();
+    match first {
+        Err(EngineError::OverBudget { message }) if fallback => {
+            let preflight = preflight_load(
+                &options.path,
+                options.kv_type,
+                options.context_tokens,
+                options.vram_bytes,
+                EngineKind::LlamaCpp,
+            )
+            .map_err(|second| EngineError::OverBudget {
+                message: format!("{message}; llama.cpp cannot run it either: {second}"),
+            })?;
+            tracing::info!(
+                "mistral.rs cannot hold {} on the GPU; llama.cpp runs it",
+                options.path.display()
+            );
+            Ok((EngineKind::LlamaCpp, preflight))
+        }
+        other => other.map(|p| (options.engine, p)),
+    }
+}
+
 /// Checks a GGUF file before any engine sees it: present, readable, complete, supported.
 pub fn preflight_file(path: &Path) -> Result<GgufHeader, EngineError> {
     if !path.is_file() {
@@ -489,15 +539,9 @@ impl EmbeddedModel {
     /// Loads a GGUF model from a local file on the CPU, with the tokenizer and chat template from
     /// the file (a ChatML fallback when it has none). Never contacts a model hub.
     pub async fn load(options: LoadOptions) -> Result<EmbeddedModel, EngineError> {
-        let preflight = preflight_load(
-            &options.path,
-            options.kv_type,
-            options.context_tokens,
-            options.vram_bytes,
-            options.engine,
-        )?;
+        let (engine, preflight) = choose_and_preflight(&options)?;
         let context_tokens = preflight.context_tokens as usize;
-        match options.engine {
+        match engine {
             EngineKind::MistralRs => {
                 if let Some(threads) = options.threads {
                     // candle and mistral.rs size rayon's global pool from this on first use.

@@ -159,3 +159,38 @@ fn a_cpu_build_never_splits() {
         Ok(p) => panic!("loaded with {} GPU layers", p.gpu_layers),
     }
 }
+
+/// `editor.engine: auto` on a GPU: mistral.rs cannot hold SmolLM2 in 700 MiB (its f32 copy of the
+/// token embedding and the CUDA floor), llama.cpp can. A GPU build hands the model to llama.cpp;
+/// a CPU build keeps its old behaviour (the budget's refusal).
+#[test]
+fn auto_hands_a_model_mistral_rs_cannot_hold_to_llama_cpp_only_in_a_gpu_build() {
+    let Some(path) = model(SMOLLM2) else { return };
+    let options = aidx_editor_local::engine::LoadOptions {
+        context_tokens: Some(2048),
+        vram_bytes: Some(700 << 20),
+        engine: EngineKind::MistralRs,
+        engine_auto: true,
+        ..aidx_editor_local::engine::LoadOptions::cpu(&path)
+    };
+    let chosen = aidx_editor_local::engine::choose_and_preflight(&options);
+    if device::GPU_BACKEND.is_some() && cfg!(feature = "llama-cpp") {
+        let (engine, p) = chosen.expect("llama.cpp holds it");
+        assert_eq!(engine, EngineKind::LlamaCpp);
+        assert_eq!(p.gpu_layers, 31);
+    } else {
+        assert!(
+            matches!(chosen, Err(EngineError::OverBudget { .. })),
+            "a CPU build changed behaviour"
+        );
+    }
+    // Not under auto: the configured engine is kept, whatever the build.
+    let fixed = aidx_editor_local::engine::LoadOptions {
+        engine_auto: false,
+        ..options
+    };
+    assert!(matches!(
+        aidx_editor_local::engine::choose_and_preflight(&fixed),
+        Err(EngineError::OverBudget { .. })
+    ));
+}

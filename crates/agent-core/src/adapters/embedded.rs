@@ -59,6 +59,7 @@ fn load_options(role: &RoleConfig, config: &Config) -> Result<LoadOptions, RoleE
         context_tokens: role.context,
         vram_bytes: config.gpu_vram_bytes,
         engine,
+        engine_auto: EngineKind::is_auto(role.engine.as_deref()),
         threads: role.threads.map(|t| t as usize),
     })
 }
@@ -67,14 +68,9 @@ fn load_options(role: &RoleConfig, config: &Config) -> Result<LoadOptions, RoleE
 /// model cannot fit even alone.
 pub fn preflight(role: &RoleConfig, config: &Config) -> Result<engine::Preflight, RoleError> {
     let options = load_options(role, config)?;
-    engine::preflight_load(
-        &options.path,
-        options.kv_type,
-        options.context_tokens,
-        options.vram_bytes,
-        options.engine,
-    )
-    .map_err(|e| unavailable(e.to_string()))
+    engine::choose_and_preflight(&options)
+        .map(|(_, preflight)| preflight)
+        .map_err(|e| unavailable(e.to_string()))
 }
 
 /// Whether the Editor and the verifier model fit in memory together (the Verifier Cascade with

@@ -68,6 +68,7 @@ pub fn run(args: ChatArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             aidx_editor_local::device::gpu_in_use(ctx.config.gpu_vram_bytes),
         )
         .map_err(|e| anyhow::anyhow!("editor.engine: {e}"))?,
+        engine_auto: EngineKind::is_auto(ctx.config.editor.engine.as_deref()),
         threads: ctx.config.editor.threads.map(|t| t as usize),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -2,7 +2,7 @@
 
 use aidx_editor_local::budget::{self, DeviceKind, KvType};
 use aidx_editor_local::device;
-use aidx_editor_local::engine::{EmbeddedModel, EngineKind, LoadOptions, preflight_load};
+use aidx_editor_local::engine::{EmbeddedModel, EngineKind, LoadOptions, choose_and_preflight};
 use aidx_editor_local::models::{self, KNOWN_MODELS};
 use aidx_editor_local::stress::{self, MAX_PREDICTION_ERROR};
 use anyhow::Context as _;
@@ -52,6 +52,15 @@ pub fn run(args: DoctorArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         device::gpu_in_use(config.gpu_vram_bytes),
     )
     .map_err(|e| anyhow::anyhow!("editor.engine: {e}"))?;
+    let options = LoadOptions {
+        path: path.clone(),
+        kv_type,
+        context_tokens: config.editor.context,
+        vram_bytes: config.gpu_vram_bytes,
+        engine,
+        engine_auto: EngineKind::is_auto(config.editor.engine.as_deref()),
+        threads: config.editor.threads.map(|t| t as usize),
+    };
     if !args.stress {
         println!(
             "configuration: ok ({} file(s) read)",
@@ -72,14 +81,8 @@ pub fn run(args: DoctorArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         }
         print!("{}", gpu_report(config.gpu_vram_bytes));
         println!("editor model: {} → {}", model_arg, path.display());
-        match preflight_load(
-            &path,
-            kv_type,
-            config.editor.context,
-            config.gpu_vram_bytes,
-            engine,
-        ) {
-            Ok(p) => {
+        match choose_and_preflight(&options) {
+            Ok((engine, p)) => {
                 let place = match (p.memory.kind(), device::GPU_BACKEND) {
                     (DeviceKind::Gpu, Some(_)) if p.budget.offload.is_some() => format!(
                         "split, {} of {} layers on the GPU",
@@ -108,14 +111,6 @@ pub fn run(args: DoctorArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let gate = config.max_chat_history_tokens as u64;
-    let options = LoadOptions {
-        path: path.clone(),
-        kv_type,
-        context_tokens: config.editor.context,
-        vram_bytes: config.gpu_vram_bytes,
-        engine,
-        threads: config.editor.threads.map(|t| t as usize),
-    };
     // On a GPU the budget's GPU side is compared with the device's own figures: the sampler
     // takes its baseline before the model loads.
     let sampler = if device::GPU_BACKEND.is_some() && device::gpu_in_use(config.gpu_vram_bytes) {
