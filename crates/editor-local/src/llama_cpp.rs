@@ -25,7 +25,7 @@ use llguidance::toktrie::TokEnv;
 use llguidance::{Matcher, ParserFactory};
 
 use crate::budget::KvType;
-use crate::engine::{
+use crate::engine::types::{
     EngineError, FinishReason, GenerateRequest, Generation, Grammar, Message, Role,
 };
 use crate::xorshift::XorShift64Star;

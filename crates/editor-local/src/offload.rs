@@ -12,7 +12,8 @@
 //! output layer, the CUDA runtime floor and one compute buffer. The rest (input layer, the other
 //! blocks and their KV, the CPU's own compute buffer) is what system RAM must hold.
 
-use crate::budget::{KvType, ModelShape, OverheadModel};
+use crate::budget::overhead::OverheadModel;
+use crate::budget::shape::{KvType, ModelShape};
 use crate::quantize::FileQuant;
 
 /// A model's weights by where llama.cpp can place them.

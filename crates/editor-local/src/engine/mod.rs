@@ -24,11 +24,15 @@ use mistralrs::{
     TokenSource,
 };
 
-use crate::budget::{
-    self, Budget, BudgetError, BudgetRequest, DeviceKind, KvType, ModelShape, OverheadModel,
-};
+use crate::budget::{self, Budget, BudgetRequest, DeviceKind, KvType, ModelShape, OverheadModel};
 use crate::device::{self, DeviceMemory};
-use crate::gguf::{GgufError, GgufHeader};
+use crate::gguf::GgufHeader;
+
+pub(crate) mod kind;
+pub(crate) mod types;
+
+pub use kind::EngineKind;
+pub use types::{EngineError, FinishReason, GenerateRequest, Generation, Grammar, Message, Role};
 
 /// The smallest context worth loading a model for.
 pub const MIN_USEFUL_CONTEXT: u64 = 512;
@@ -37,66 +41,7 @@ pub const MIN_USEFUL_CONTEXT: u64 = 512;
 pub const DEFAULT_CONTEXT_CAP: u64 = 8192;
 
 /// The fallback chat template (ChatML) for GGUF files that carry none.
-pub const FALLBACK_CHAT_TEMPLATE: &str = include_str!("../templates/chatml.jinja");
-
-/// Errors from loading or running the embedded model.
-#[derive(Debug, thiserror::Error)]
-pub enum EngineError {
-    /// The caller cancelled the generation (its flag was set).
-    #[error("generation cancelled")]
-    Cancelled,
-    /// The GGUF file is unreadable, corrupt, truncated or of an unsupported architecture.
-    #[error("{0}")]
-    Gguf(#[from] GgufError),
-    /// The model file does not exist.
-    #[error(
-        "model file {0} does not exist; run `aidx model pull` for a known model, or pass the path of a .gguf file"
-    )]
-    MissingFile(PathBuf),
-    /// The engine failed to load the model.
-    #[error("the embedded engine could not load {path}: {detail}")]
-    Load {
-        /// The model file.
-        path: PathBuf,
-        /// The engine's message.
-        detail: String,
-    },
-    /// The engine panicked; aidx caught it.
-    #[error(
-        "the embedded engine crashed ({during}): {message}; this is a bug in the engine or an unsupported model file"
-    )]
-    Panic {
-        /// What the engine was doing.
-        during: &'static str,
-        /// The panic message.
-        message: String,
-    },
-    /// The request was refused before it reached the engine because it would not fit.
-    #[error(
-        "prompt of {prompt_tokens} tokens plus {max_new_tokens} new tokens exceeds the safe context of {context_tokens} tokens; shorten the prompt, lower max-tokens or max-chat-history-tokens, or use a KV cache of q8_0 to fit more"
-    )]
-    ContextOverflow {
-        /// Tokens in the prompt (chat template applied).
-        prompt_tokens: usize,
-        /// Requested new tokens.
-        max_new_tokens: usize,
-        /// The largest context that is safe.
-        context_tokens: usize,
-    },
-    /// The model would not fit the device: refused before loading. The message gives the
-    /// budget's terms and what to change.
-    #[error("{message}")]
-    OverBudget {
-        /// The whole explanation.
-        message: String,
-    },
-    /// The budget's inputs could not be read.
-    #[error("{0}")]
-    Budget(#[from] BudgetError),
-    /// The engine reported an error while generating.
-    #[error("generation failed: {0}")]
-    Generate(String),
-}
+pub const FALLBACK_CHAT_TEMPLATE: &str = include_str!("../../templates/chatml.jinja");
 
 /// How to load a model.
 #[derive(Debug, Clone)]
@@ -119,67 +64,6 @@ pub struct LoadOptions {
     pub threads: Option<usize>,
 }
 
-/// The embedded engines aidx can run a GGUF model with (`editor.engine`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum EngineKind {
-    /// mistral.rs (candle): the default.
-    #[default]
-    MistralRs,
-    /// llama.cpp through llama-cpp-2 (cargo feature `llama-cpp`): faster on CPU here, see
-    /// BENCHMARKS.md.
-    LlamaCpp,
-}
-
-impl EngineKind {
-    /// The configuration spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EngineKind::MistralRs => "mistralrs",
-            EngineKind::LlamaCpp => "llama-cpp",
-        }
-    }
-}
-
-impl EngineKind {
-    /// The engine for an `editor.engine` setting: `auto` (or unset) is llama.cpp on the CPU
-    /// when it is built in (it measured faster there, see BENCHMARKS.md) and mistral.rs when a
-    /// GPU is configured (`gpu_configured`) or llama.cpp is not built in.
-    pub fn from_setting(setting: Option<&str>, gpu_configured: bool) -> Result<Self, String> {
-        if Self::is_auto(setting) {
-            return Ok(if gpu_configured || !cfg!(feature = "llama-cpp") {
-                EngineKind::MistralRs
-            } else {
-                EngineKind::LlamaCpp
-            });
-        }
-        setting.unwrap_or_default().parse()
-    }
-
-    /// Whether an `editor.engine` setting leaves the choice to aidx (unset or `auto`).
-    pub fn is_auto(setting: Option<&str>) -> bool {
-        matches!(setting, None | Some("auto"))
-    }
-}
-
-impl std::str::FromStr for EngineKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "mistralrs" | "mistral.rs" => Ok(EngineKind::MistralRs),
-            "llama-cpp" | "llama.cpp" => Ok(EngineKind::LlamaCpp),
-            other => Err(format!(
-                "unknown engine `{other}`; use `mistralrs` or `llama-cpp`"
-            )),
-        }
-    }
-}
-
-impl std::fmt::Display for EngineKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 impl LoadOptions {
     /// CPU defaults for a file: f16 KV, automatic context.
     pub fn cpu(path: impl Into<PathBuf>) -> Self {
@@ -193,80 +77,6 @@ impl LoadOptions {
             threads: None,
         }
     }
-}
-
-/// A grammar that constrains what the model may emit.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Grammar {
-    /// llguidance Lark syntax.
-    Lark(String),
-    /// A regular expression the whole reply must match.
-    Regex(String),
-}
-
-/// One chat message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Message {
-    /// `system`, `user` or `assistant`.
-    pub role: Role,
-    /// The text.
-    pub content: String,
-}
-
-/// Chat roles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// System prompt.
-    System,
-    /// The user.
-    User,
-    /// The model.
-    Assistant,
-}
-
-/// A generation request.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GenerateRequest {
-    /// The conversation.
-    pub messages: Vec<Message>,
-    /// Most new tokens.
-    pub max_new_tokens: usize,
-    /// `None` or `Some(0.0)` is greedy.
-    pub temperature: Option<f64>,
-    /// Strings that end generation.
-    pub stop: Vec<String>,
-    /// Constrained decoding.
-    pub grammar: Option<Grammar>,
-}
-
-/// Why generation ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FinishReason {
-    /// End of sequence (or the grammar completed).
-    Stop,
-    /// The new-token limit was reached.
-    Length,
-    /// Anything else the engine reported.
-    Other(String),
-}
-
-/// The result of one generation, with measured speeds.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Generation {
-    /// Decoded text.
-    pub text: String,
-    /// Prompt tokens (chat template applied).
-    pub prompt_tokens: usize,
-    /// Generated tokens.
-    pub completion_tokens: usize,
-    /// Why it ended.
-    pub finish: FinishReason,
-    /// Prompt processing speed.
-    pub prompt_tok_per_sec: f64,
-    /// Decode speed.
-    pub decode_tok_per_sec: f64,
-    /// Wall time of the request.
-    pub elapsed: Duration,
 }
 
 /// A loaded embedded model.
