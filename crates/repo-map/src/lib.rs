@@ -36,6 +36,7 @@ mod matcher;
 mod render;
 mod repomap;
 mod syntax;
+mod tag_kind;
 mod tokens;
 mod ts_alloc;
 mod walk;

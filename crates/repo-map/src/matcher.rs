@@ -14,7 +14,7 @@ use std::ops::ControlFlow;
 
 use tree_sitter::{Language, Node, TreeCursor};
 
-use crate::extract::TagKind;
+use crate::tag_kind::TagKind;
 
 /// What a capture means to tag extraction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -16,30 +16,9 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use crate::backend::{ChatFiles, SessionStatus};
 use crate::commands::{self, COMMANDS, Command};
+pub use crate::entry::{Entry, Who};
 use crate::history::{InputHistory, Transcript};
 use crate::worker::{FromWorker, Job, Output, PendingReview, UiEvent};
-
-/// Who wrote a conversation entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Who {
-    /// The user's line.
-    User,
-    /// A role's streamed output.
-    Role(Speaker),
-    /// aidx itself (command output, progress notes).
-    System,
-    /// An error, shown as the command would print it.
-    Error,
-}
-
-/// One entry of the conversation pane.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    /// Author.
-    pub who: Who,
-    /// Text (grows while a role streams).
-    pub text: String,
-}
 
 /// Where the review of a change stands.
 #[derive(Debug, Clone, PartialEq, Eq)]

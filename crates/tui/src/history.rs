@@ -5,7 +5,7 @@ use std::fs::OpenOptions;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::app::{Entry, Who};
+use crate::entry::{Entry, Who};
 
 /// Most input lines kept.
 const MAX_HISTORY: usize = 1000;

@@ -9,6 +9,7 @@
 pub mod app;
 pub mod backend;
 pub mod commands;
+pub mod entry;
 pub mod history;
 pub mod terminal;
 pub mod ui;

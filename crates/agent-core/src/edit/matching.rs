@@ -6,7 +6,7 @@
 
 use thiserror::Error;
 
-use super::apply::MatchStrategy;
+use super::strategy::MatchStrategy;
 
 /// Why a block could not be applied to a file's text.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]

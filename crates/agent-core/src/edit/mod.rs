@@ -16,12 +16,12 @@ mod grammar;
 mod matching;
 mod parse;
 mod reflection;
+mod strategy;
 mod syntax;
 mod whole;
 
 pub use apply::{
-    BlockFailure, EditOutcome, FailureReason, FileChange, MatchStrategy, plan_edits,
-    plan_whole_files,
+    BlockFailure, EditOutcome, FailureReason, FileChange, plan_edits, plan_whole_files,
 };
 pub use block::EditBlock;
 pub use closest::{ClosestLines, closest_lines};
@@ -33,6 +33,7 @@ pub use grammar::{
 pub use matching::{MatchError, apply_block_to_text};
 pub use parse::{ParseError, UnfinishedBlock, parse_search_replace, parse_search_replace_prefix};
 pub use reflection::reflection_message;
+pub use strategy::MatchStrategy;
 pub use syntax::{SyntaxRegression, syntax_regressions};
 pub use whole::{WholeFile, parse_whole_files};
 

@@ -1,36 +1,7 @@
 //! Tokens per role: a wrapper that counts what each call to a model cost, as the engine or
 //! server reported it, for the run report.
 
-use serde::Serialize;
-
-use super::roles::{ChatMessage, Completion, Editor, GenerateOptions, RoleError};
-
-/// What a role's model calls cost in one run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct TokenUsage {
-    /// Calls made.
-    pub calls: usize,
-    /// Prompt tokens, as the engine or server counted them.
-    pub prompt_tokens: usize,
-    /// Tokens generated.
-    pub completion_tokens: usize,
-}
-
-impl TokenUsage {
-    /// Adds one call.
-    pub fn add(&mut self, prompt_tokens: usize, completion_tokens: usize) {
-        self.calls += 1;
-        self.prompt_tokens += prompt_tokens;
-        self.completion_tokens += completion_tokens;
-    }
-
-    /// Adds another tally.
-    pub fn merge(&mut self, other: TokenUsage) {
-        self.calls += other.calls;
-        self.prompt_tokens += other.prompt_tokens;
-        self.completion_tokens += other.completion_tokens;
-    }
-}
+use super::roles::{ChatMessage, Completion, Editor, GenerateOptions, RoleError, TokenUsage};
 
 /// An [`Editor`] that tallies each completion's tokens and passes everything else through.
 pub(crate) struct Metered<'e> {

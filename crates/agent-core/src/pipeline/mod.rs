@@ -42,7 +42,6 @@ pub use hard_reset::{
 };
 pub use intent::{classify, commit_intent, scope_for, subject_for};
 pub use local_planner::LocalPlanner;
-pub use metered::TokenUsage;
 pub use plan_doc::{
     PlanDocument, PlanFile, PlanFileError, resolve_plan_path, write_plan_atomically,
 };
@@ -52,6 +51,7 @@ pub use review::{
     AutoApprove, Event, HunkId, Observer, Phase, RejectedHunks, ReviewAnswer, ReviewDecision,
     ReviewFile, ReviewRequest, Reviewer, Silent, Speaker,
 };
+pub use roles::TokenUsage;
 pub use roles::{
     ChatMessage, ChatRole, Completion, Editor, FinishReason, GenerateOptions, Planner, Research,
     Researcher, RoleError,

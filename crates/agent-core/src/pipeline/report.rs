@@ -131,7 +131,7 @@ pub struct RunReport {
     pub refs: Vec<String>,
     /// What each role's model calls cost (`editor`, `local-planner`, `researcher.router`,
     /// `verifier`, `preflight`), as the engines and servers reported it.
-    pub tokens: std::collections::BTreeMap<String, super::metered::TokenUsage>,
+    pub tokens: std::collections::BTreeMap<String, super::roles::TokenUsage>,
     /// Every prompt sent, counted.
     pub prompts: Vec<PromptCount>,
     /// Files shortened to fit the Editor's context.
@@ -170,7 +170,7 @@ pub struct RunReport {
 
 impl RunReport {
     /// Adds what a role's calls cost to its tally in [`RunReport::tokens`].
-    pub(crate) fn add_tokens(&mut self, role: &str, used: super::metered::TokenUsage) {
+    pub(crate) fn add_tokens(&mut self, role: &str, used: super::roles::TokenUsage) {
         self.tokens.entry(role.to_string()).or_default().merge(used);
     }
 

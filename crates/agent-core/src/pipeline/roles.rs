@@ -175,7 +175,7 @@ pub trait Planner {
 
     /// What the last plan cost, as the server reported it over all its requests. `None` when
     /// the planner does not know.
-    fn last_plan_usage(&self) -> Option<super::metered::TokenUsage> {
+    fn last_plan_usage(&self) -> Option<TokenUsage> {
         None
     }
 }
@@ -205,4 +205,31 @@ pub trait Editor {
     /// Frees the model's memory until its next use. A no-op for models that stay loaded; models
     /// loaded in turn (the Editor and the verifier on a device too small for both) drop theirs.
     fn release(&mut self) {}
+}
+
+/// What a role's model calls cost in one run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TokenUsage {
+    /// Calls made.
+    pub calls: usize,
+    /// Prompt tokens, as the engine or server counted them.
+    pub prompt_tokens: usize,
+    /// Tokens generated.
+    pub completion_tokens: usize,
+}
+
+impl TokenUsage {
+    /// Adds one call.
+    pub fn add(&mut self, prompt_tokens: usize, completion_tokens: usize) {
+        self.calls += 1;
+        self.prompt_tokens += prompt_tokens;
+        self.completion_tokens += completion_tokens;
+    }
+
+    /// Adds another tally.
+    pub fn merge(&mut self, other: TokenUsage) {
+        self.calls += other.calls;
+        self.prompt_tokens += other.prompt_tokens;
+        self.completion_tokens += other.completion_tokens;
+    }
 }

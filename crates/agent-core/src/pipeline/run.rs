@@ -26,7 +26,7 @@ use super::hard_reset::{EditorPromptInput, FileContent, PromptFile};
 use super::hooks;
 use super::intent::commit_intent;
 use super::local_planner::LocalPlanner;
-use super::metered::{Metered, TokenUsage};
+use super::metered::Metered;
 use super::plan_doc::{PlanDocument, resolve_plan_path, write_plan_atomically};
 use super::preflight::{PreflightVerdict, review_plan};
 use super::report::{PromptCount, RoleModel, RunReport, RunStatus};
@@ -34,6 +34,7 @@ use super::review::{
     Event, HunkId, Observer, Phase, RejectedHunks, ReviewDecision, ReviewFile, ReviewRequest,
     Reviewer, Silent, Speaker,
 };
+use super::roles::TokenUsage;
 use super::roles::{
     ChatMessage, ChatRole, Editor, GenerateOptions, Planner, Research, Researcher, RoleError,
 };

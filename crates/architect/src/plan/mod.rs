@@ -28,6 +28,10 @@ pub use schema::{plan_response_schema, plan_schema};
 pub use validate::PlanProblem;
 pub use write::write_atomically;
 
+/// What an empty list section of plan.md shows: written by the renderer, read back as "no item"
+/// by the parser.
+const NONE_ITEM: &str = "(none)";
+
 /// What happens to a file the plan touches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileAction {

@@ -2,8 +2,7 @@
 //! other heading levels or `**Goal:**` headings, synonyms ("Objective", "Files to change", "Verification"),
 //! `*`/`+`/`1)` list markers, wrapped items, backticks or none, `<think>` blocks, and a code fence around it all.
 
-use super::render::NONE_ITEM;
-use super::{FileAction, Plan, PlannedFile};
+use super::{FileAction, NONE_ITEM, Plan, PlannedFile};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Section {

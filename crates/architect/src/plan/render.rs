@@ -2,10 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::{FileAction, Plan};
-
-/// What an empty list section shows.
-pub(super) const NONE_ITEM: &str = "(none)";
+use super::{FileAction, NONE_ITEM, Plan};
 
 impl Plan {
     /// Renders the plan as markdown: `# Plan`, then `## Goal`, `## Context`, `## Steps` (numbered),
