@@ -442,6 +442,7 @@ impl EmbeddedModel {
     /// and their mean negative log-likelihood in nats; perplexity is `exp` of the latter. Used to
     /// compare a requantized model with its source.
     pub fn score_text(&self, text: &str) -> Result<(usize, f64), EngineError> {
+        let _ = text; // read only by the llama.cpp engine
         match &self.backend {
             #[cfg(feature = "llama-cpp")]
             Backend::LlamaCpp(engine) => engine.score(text),
@@ -738,6 +739,7 @@ impl EmbeddedModel {
         on_text: &mut dyn FnMut(&str),
         stop: &[String],
     ) -> Result<Generation, EngineError> {
+        #[allow(irrefutable_let_patterns)] // one variant in a build without llama.cpp
         let Backend::MistralRs(model) = &self.backend else {
             return Err(EngineError::Generate("not a mistral.rs model".into()));
         };
