@@ -60,6 +60,7 @@ fn load_options(role: &RoleConfig, config: &Config) -> Result<LoadOptions, RoleE
         vram_bytes: config.gpu_vram_bytes,
         engine,
         engine_auto: EngineKind::is_auto(role.engine.as_deref()),
+        gpu_layers: config.gpu_layers,
         threads: role.threads.map(|t| t as usize),
     })
 }

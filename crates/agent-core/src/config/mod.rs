@@ -231,6 +231,9 @@ impl Settings {
             map_tokens: self.count("map-tokens").unwrap_or(1024) as usize,
             map_max_file_bytes: self.size("map-max-file-bytes").unwrap_or(1 << 20),
             gpu_vram_bytes: self.size("gpu.vram"),
+            gpu_layers: self
+                .count("gpu.layers")
+                .map(|n| n.min(u32::MAX as u64) as u32),
             plan_file: PathBuf::from(
                 self.text("plan-file")
                     .unwrap_or_else(|| "artifacts/plan.md".into()),
@@ -364,6 +367,8 @@ pub struct Config {
     pub map_max_file_bytes: u64,
     /// Device memory for the VRAM budget; `None` means CPU (system RAM).
     pub gpu_vram_bytes: Option<u64>,
+    /// `gpu.layers`: layers to keep on the GPU (a GPU build only); `None` = the budget decides.
+    pub gpu_layers: Option<u32>,
     /// Where plan.md is written, relative to the git root.
     pub plan_file: PathBuf,
     /// How many times failed edits go back to the Editor.

@@ -116,7 +116,7 @@ pub const ROLE_FIELDS: &[(&str, Kind, &str)] = &[
     (
         "engine",
         Kind::OneOf(ENGINES),
-        "embedded engine: auto (llama-cpp on CPU, mistralrs with gpu.vram) | llama-cpp | mistralrs",
+        "embedded engine: auto (llama-cpp on the CPU; on a GPU mistralrs, or llama-cpp when mistralrs cannot hold the model whole) | llama-cpp | mistralrs",
     ),
     (
         "threads",
@@ -166,7 +166,13 @@ pub const KEYS: &[KeySpec] = &[
         path: "gpu.vram",
         kind: Kind::Size,
         default: None,
-        doc: "device memory for the VRAM budget, e.g. 12GiB; unset = CPU (system RAM is read)",
+        doc: "device memory for the VRAM budget, e.g. 12GiB; unset = the GPU's free memory in a GPU build, system RAM otherwise",
+    },
+    KeySpec {
+        path: "gpu.layers",
+        kind: Kind::Count,
+        default: None,
+        doc: "layers to keep on the GPU (llama.cpp's n_gpu_layers: blocks + the output layer; 0 = CPU); unset = as many as the budget allows. A `--features cuda`/`metal` build only",
     },
     KeySpec {
         path: "plan-file",

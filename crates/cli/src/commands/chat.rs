@@ -69,6 +69,7 @@ pub fn run(args: ChatArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         )
         .map_err(|e| anyhow::anyhow!("editor.engine: {e}"))?,
         engine_auto: EngineKind::is_auto(ctx.config.editor.engine.as_deref()),
+        gpu_layers: ctx.config.gpu_layers,
         threads: ctx.config.editor.threads.map(|t| t as usize),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -59,6 +59,7 @@ pub fn run(args: DoctorArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         vram_bytes: config.gpu_vram_bytes,
         engine,
         engine_auto: EngineKind::is_auto(config.editor.engine.as_deref()),
+        gpu_layers: config.gpu_layers,
         threads: config.editor.threads.map(|t| t as usize),
     };
     if !args.stress {

@@ -27,6 +27,7 @@ use mistralrs::{
 use crate::budget::{self, Budget, BudgetRequest, DeviceKind, KvType, ModelShape, OverheadModel};
 use crate::device::{self, DeviceMemory};
 use crate::gguf::GgufHeader;
+use crate::offload::{self, LayerLayout, OffloadPlan};
 
 pub(crate) mod kind;
 pub(crate) mod types;
@@ -57,6 +58,9 @@ pub struct LoadOptions {
     pub vram_bytes: Option<u64>,
     /// Which engine runs the model.
     pub engine: EngineKind,
+    /// `gpu.layers`: how many layers (llama.cpp's count, blocks + the output layer) to keep on the
+    /// GPU; `None` = as many as the budget allows. Only a GPU build reads it.
+    pub gpu_layers: Option<u32>,
     /// `engine` came from `editor.engine: auto`: in a GPU build, llama.cpp takes over when
     /// mistral.rs cannot hold the model on the GPU whole ([`choose_and_preflight`]).
     pub engine_auto: bool,
@@ -74,6 +78,7 @@ impl LoadOptions {
             vram_bytes: None,
             engine: EngineKind::MistralRs,
             engine_auto: false,
+            gpu_layers: None,
             threads: None,
         }
     }
@@ -128,46 +133,57 @@ pub struct Preflight {
 
 /// Checks a file and computes its budget before loading; refuses when it cannot fit.
 ///
-/// The device is `vram_bytes` of GPU memory when given; otherwise, in a build with a GPU
+/// The device is `options.vram_bytes` of GPU memory when given; otherwise, in a build with a GPU
 /// back-end, the first GPU's free memory; otherwise the system's available RAM
-/// ([`device::resolve`]). With no `requested_context`, the context is the model's trained
+/// ([`device::resolve`]). With no `options.context_tokens`, the context is the model's trained
 /// context capped at [`DEFAULT_CONTEXT_CAP`], lowered to the largest that fits. On a GPU that
 /// cannot hold the model whole even then, llama.cpp (in a GPU build) runs it split: the layers
-/// that fit stay on the GPU and system RAM must hold the rest.
-pub fn preflight_load(
-    path: &Path,
-    kv_type: KvType,
-    requested_context: Option<u64>,
-    vram_bytes: Option<u64>,
-    engine: EngineKind,
-) -> Result<Preflight, EngineError> {
-    let memory = device::resolve(vram_bytes)?;
-    preflight_on(path, kv_type, requested_context, memory, engine, || {
-        budget::system_available_memory()
-    })
+/// that fit stay on the GPU and system RAM must hold the rest. `options.gpu_layers` (gpu.layers)
+/// sets that split instead, checked the same way.
+pub fn preflight_load(options: &LoadOptions) -> Result<Preflight, EngineError> {
+    let memory = device::resolve(options.vram_bytes)?;
+    preflight_on(options, memory, budget::system_available_memory)
 }
 
 /// [`preflight_load`] against a given device memory, with system RAM read by `ram` when a split
 /// needs it (tests give both).
 pub fn preflight_on(
-    path: &Path,
-    kv_type: KvType,
-    requested_context: Option<u64>,
+    options: &LoadOptions,
     memory: DeviceMemory,
-    engine: EngineKind,
-    ram: impl FnOnce() -> Result<u64, budget::BudgetError>,
+    ram: fn() -> Result<u64, budget::BudgetError>,
 ) -> Result<Preflight, EngineError> {
+    preflight_as(options, memory, ram, device::GPU_BACKEND.is_some())
+}
+
+/// [`preflight_on`] as a build with (`gpu_build`) or without a GPU back-end would decide, so that
+/// the GPU build's choices are tested on machines that cannot build it.
+pub fn preflight_as(
+    options: &LoadOptions,
+    memory: DeviceMemory,
+    ram: fn() -> Result<u64, budget::BudgetError>,
+    gpu_build: bool,
+) -> Result<Preflight, EngineError> {
+    let (path, kv_type, engine) = (options.path.as_path(), options.kv_type, options.engine);
+    let requested_context = options.context_tokens;
     let header = preflight_file(path)?;
     let shape = ModelShape::from_header(&header)?;
+    let on_gpu_build = gpu_build;
+    // gpu.layers: 0 keeps the model off the GPU altogether (a GPU build only: a CPU build
+    // never uses the GPU anyway).
+    if on_gpu_build && options.gpu_layers == Some(0) && memory.kind() == DeviceKind::Gpu {
+        let cpu = DeviceMemory::SystemRam {
+            bytes: ram()?,
+            no_gpu: Some("gpu.layers is 0".into()),
+        };
+        return preflight_as(options, cpu, ram, gpu_build);
+    }
     let (device, device_bytes) = (memory.kind(), memory.bytes());
     let model_context = shape.context_length.unwrap_or(DEFAULT_CONTEXT_CAP);
     let wanted = requested_context.unwrap_or_else(|| model_context.min(DEFAULT_CONTEXT_CAP));
     // llama.cpp in a build without a GPU back-end runs on the CPU whatever gpu.vram says, so its
     // memory behaves like the CPU's (mistral.rs keeps its GPU model there, as it always has).
     let overhead = match engine {
-        EngineKind::LlamaCpp if device::GPU_BACKEND.is_none() => {
-            OverheadModel::for_engine(engine, DeviceKind::Cpu)
-        }
+        EngineKind::LlamaCpp if !on_gpu_build => OverheadModel::for_engine(engine, DeviceKind::Cpu),
         _ => OverheadModel::for_engine(engine, device),
     };
     let request = |context_tokens| BudgetRequest {
@@ -179,7 +195,11 @@ pub fn preflight_on(
     };
     let label = budget::file_quant_label(&header);
     let mut result = budget::compute(&shape, &label, header.weights_bytes(), &request(wanted));
+    let forced = options
+        .gpu_layers
+        .filter(|_| on_gpu_build && device == DeviceKind::Gpu);
     if !result.fits
+        && forced.is_none()
         && requested_context.is_none()
         && result.max_context_tokens >= MIN_USEFUL_CONTEXT
     {
@@ -190,21 +210,70 @@ pub fn preflight_on(
             &request(result.max_context_tokens),
         );
     }
-    let whole = || shape.layers.len() as u32 + 1;
-    let gpu_layers = match (device, &result.offload) {
+    let whole = shape.layers.len() as u32 + 1;
+    // The split to run: the one gpu.layers asks for (checked against the device), or the
+    // budget's own when the model does not fit whole.
+    let split = match forced {
+        Some(n) if n < whole => {
+            let layout = LayerLayout::from_shape(&shape, None);
+            let plan = offload::plan(
+                &shape,
+                &layout,
+                kv_type,
+                result.context_tokens,
+                device_bytes,
+            );
+            let (gpu, cpu) = offload::split(&shape, &layout, kv_type, result.context_tokens, n);
+            if gpu.total() > device_bytes {
+                return Err(EngineError::OverBudget {
+                    message: format!(
+                        "gpu.layers: {n} layers of {model} need {} on the GPU > {} of {}; at most {} fit (leave gpu.layers unset to use that)",
+                        budget::gib(gpu.total()),
+                        budget::gib(device_bytes),
+                        memory.describe(),
+                        plan.gpu_layers,
+                        model = path.display(),
+                    ),
+                });
+            }
+            Some(OffloadPlan {
+                gpu_layers: n,
+                gpu,
+                cpu,
+                ..plan
+            })
+        }
+        Some(n) if !result.fits => {
+            return Err(EngineError::OverBudget {
+                message: format!(
+                    "gpu.layers: {n} asks for the whole of {model} on the GPU, but it needs {} > {} of {}; {}",
+                    budget::gib(result.total_bytes),
+                    budget::gib(device_bytes),
+                    memory.describe(),
+                    match &result.offload {
+                        Some(p) if p.gpu_layers > 0 => format!(
+                            "at most {} of {whole} layers fit (leave gpu.layers unset to use that)",
+                            p.gpu_layers
+                        ),
+                        _ => "set gpu.layers: 0 to run it on the CPU".to_string(),
+                    },
+                    model = path.display(),
+                ),
+            });
+        }
+        Some(_) => None,
+        None => result.offload.filter(|plan| plan.gpu_layers >= 1),
+    };
+    let gpu_layers = match (device, split) {
         (DeviceKind::Cpu, _) => 0,
-        (DeviceKind::Gpu, None) => whole(),
+        (DeviceKind::Gpu, None) if result.fits => whole,
         // A split runs only where it can: llama.cpp, built with a GPU back-end.
-        (DeviceKind::Gpu, Some(plan))
-            if plan.gpu_layers >= 1
-                && engine == EngineKind::LlamaCpp
-                && device::GPU_BACKEND.is_some() =>
-        {
+        (DeviceKind::Gpu, Some(plan)) if engine == EngineKind::LlamaCpp && on_gpu_build => {
             let ram = ram()?;
             if plan.cpu.total() > ram {
                 return Err(EngineError::OverBudget {
                     message: format!(
-                        "{model} does not fit the GPU whole, and split ({} of {} layers on the GPU) its CPU side needs {} > {} of available system RAM; try a smaller quantization (`aidx model quantize … --type q4_k_m`), a shorter context (`editor.context`), or `editor.kv-type: q8_0`",
+                        "{model} split ({} of {} layers on the GPU) needs {} on the CPU side > {} of available system RAM; try a smaller quantization (`aidx model quantize … --type q4_k_m`), a shorter context (`editor.context`), or `editor.kv-type: q8_0`",
                         plan.gpu_layers,
                         plan.offloadable,
                         budget::gib(plan.cpu.total()),
@@ -219,9 +288,19 @@ pub fn preflight_on(
                 plan.gpu_layers,
                 plan.offloadable
             );
+            result.offload = Some(plan);
             plan.gpu_layers
         }
-        (DeviceKind::Gpu, Some(_)) => 0,
+        (DeviceKind::Gpu, Some(plan)) if forced.is_some() => {
+            return Err(EngineError::OverBudget {
+                message: format!(
+                    "gpu.layers: {} splits {model} between GPU and CPU, which only llama.cpp does; set `editor.engine: llama-cpp`",
+                    plan.gpu_layers,
+                    model = path.display(),
+                ),
+            });
+        }
+        (DeviceKind::Gpu, _) => 0,
     };
     if !result.fits && gpu_layers == 0 {
         let split = match &result.offload {
@@ -231,9 +310,10 @@ pub fn preflight_on(
                 plan.offloadable,
                 budget::gib(plan.gpu.total()),
                 budget::gib(plan.cpu.total()),
-                match device::GPU_BACKEND {
-                    Some(_) => "set `editor.engine: llama-cpp`",
-                    None => "build aidx with `--features cuda` (README, \"On a GPU\")",
+                if on_gpu_build {
+                    "set `editor.engine: llama-cpp`"
+                } else {
+                    "build aidx with `--features cuda` (README, \"On a GPU\")"
                 }
             ),
             _ => String::new(),
@@ -267,26 +347,17 @@ pub fn preflight_on(
 /// keeps the token embedding quantized (mistral.rs copies it to f32 on the device: 2.90 GiB for a
 /// 14B Qwen, BENCHMARKS.md) and can split the model between GPU and CPU.
 pub fn choose_and_preflight(options: &LoadOptions) -> Result<(EngineKind, Preflight), EngineError> {
-    let first = preflight_load(
-        &options.path,
-        options.kv_type,
-        options.context_tokens,
-        options.vram_bytes,
-        options.engine,
-    );
+    let first = preflight_load(options);
     let fallback = options.engine_auto
         && options.engine == EngineKind::MistralRs
         && cfg!(feature = "llama-cpp")
         && device::GPU_BACKEND.is_some();
     match first {
         Err(EngineError::OverBudget { message }) if fallback => {
-            let preflight = preflight_load(
-                &options.path,
-                options.kv_type,
-                options.context_tokens,
-                options.vram_bytes,
-                EngineKind::LlamaCpp,
-            )
+            let preflight = preflight_load(&LoadOptions {
+                engine: EngineKind::LlamaCpp,
+                ..options.clone()
+            })
             .map_err(|second| EngineError::OverBudget {
                 message: format!("{message}; llama.cpp cannot run it either: {second}"),
             })?;
