@@ -80,7 +80,7 @@ pub fn run(args: DoctorArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             Ok(bytes) => println!("available RAM: {}", budget::gib(bytes)),
             Err(e) => println!("available RAM: unknown ({e})"),
         }
-        print!("{}", gpu_report(config.gpu_vram_bytes));
+        print!("{}", gpu_report(config.gpu_vram_bytes, config.gpu_layers));
         println!("editor model: {} → {}", model_arg, path.display());
         match choose_and_preflight(&options) {
             Ok((engine, p)) => {
@@ -195,7 +195,7 @@ pub fn run(args: DoctorArgs, global: &GlobalArgs) -> anyhow::Result<()> {
 }
 
 /// The GPU as the driver reports it, the back-end this build has, and what the budget will use.
-fn gpu_report(configured_vram: Option<u64>) -> String {
+fn gpu_report(configured_vram: Option<u64>, gpu_layers: Option<u32>) -> String {
     let backend = device::GPU_BACKEND.unwrap_or("none (CPU build)");
     let mut out = format!("GPU back-end in this build: {backend}\n");
     match aidx_gpu::probe() {
@@ -213,6 +213,13 @@ fn gpu_report(configured_vram: Option<u64>) -> String {
     }
     if configured_vram.is_some() {
         out.push_str("  budgets use gpu.vram, not the figure read from the device\n");
+    }
+    match (gpu_layers, device::GPU_BACKEND) {
+        (Some(n), Some(_)) => out.push_str(&format!("  gpu.layers: {n} (checked below)\n")),
+        (Some(_), None) => {
+            out.push_str("  gpu.layers is ignored: this build has no GPU back-end\n")
+        }
+        (None, _) => {}
     }
     out
 }
