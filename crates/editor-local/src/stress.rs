@@ -87,10 +87,11 @@ pub struct GpuSampler {
 }
 
 impl GpuSampler {
-    /// Samples the first GPU through NVML every `every`.
+    /// Samples the first GPU through NVML every `every` (NVML stays open meanwhile).
     pub fn start(every: Duration) -> Result<Self, aidx_gpu::ProbeError> {
+        let nvml = aidx_gpu::open()?;
         Self::start_with(
-            || aidx_gpu::first_device().map(|d| d.total_bytes - d.free_bytes),
+            move || nvml.memory(0).map(|(total, free)| total - free),
             every,
         )
     }

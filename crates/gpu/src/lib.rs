@@ -16,6 +16,8 @@
 
 mod nvml;
 
+pub use nvml::Nvml;
+
 use std::fmt;
 
 /// The environment variable that names the NVML library to open instead of the driver's.
@@ -110,14 +112,30 @@ pub enum ProbeError {
 /// Opens NVML (see the crate docs), reads, and closes it again; a few milliseconds once the
 /// driver is loaded.
 pub fn probe() -> Result<Vec<GpuDevice>, ProbeError> {
+    open()?.devices()
+}
+
+/// Like [`probe`], from one given library file (tests, diagnostics).
+pub fn probe_library(path: &std::path::Path) -> Result<Vec<GpuDevice>, ProbeError> {
+    Nvml::open(&[path.as_os_str().to_owned()])?.devices()
+}
+
+/// The device aidx runs the model on: the first one (both engines' default device).
+pub fn first_device() -> Result<GpuDevice, ProbeError> {
+    probe()?.into_iter().next().ok_or(ProbeError::NoDevice)
+}
+
+/// NVML, opened and initialised until the value is dropped: for reading a device's memory
+/// many times (`aidx doctor --stress` samples it every few milliseconds).
+pub fn open() -> Result<Nvml, ProbeError> {
     if cfg!(target_os = "macos") {
         return Err(ProbeError::Unsupported(
             "aidx does not read Apple GPUs' memory yet; set gpu.vram to the memory the model may use (about two thirds of unified memory)",
         ));
     }
     match std::env::var_os(NVML_LIBRARY_ENV) {
-        Some(path) if !path.is_empty() => nvml::probe(&[path]),
-        _ => nvml::probe(
+        Some(path) if !path.is_empty() => Nvml::open(&[path]),
+        _ => Nvml::open(
             &NVML_LIBRARY_NAMES
                 .iter()
                 .map(std::ffi::OsString::from)
@@ -126,12 +144,7 @@ pub fn probe() -> Result<Vec<GpuDevice>, ProbeError> {
     }
 }
 
-/// Like [`probe`], from one given library file (tests, diagnostics).
-pub fn probe_library(path: &std::path::Path) -> Result<Vec<GpuDevice>, ProbeError> {
-    nvml::probe(&[path.as_os_str().to_owned()])
-}
-
-/// The device aidx runs the model on: the first one (both engines' default device).
-pub fn first_device() -> Result<GpuDevice, ProbeError> {
-    probe()?.into_iter().next().ok_or(ProbeError::NoDevice)
+/// [`open`] on one given library file (tests).
+pub fn open_library(path: &std::path::Path) -> Result<Nvml, ProbeError> {
+    Nvml::open(&[path.as_os_str().to_owned()])
 }

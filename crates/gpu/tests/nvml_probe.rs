@@ -143,3 +143,26 @@ fn no_library_is_a_clear_fallback() {
     assert!(message.contains("install the NVIDIA driver"), "{message}");
     assert!(message.contains("gpu.vram"), "{message}");
 }
+
+#[test]
+fn an_open_session_reads_memory_repeatedly_and_shuts_down_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = fake_library(dir.path(), "session", &source(), &["FAKE_DEVICES=2"]);
+    let nvml = aidx_gpu::open_library(&lib).unwrap();
+    for _ in 0..100 {
+        assert_eq!(nvml.memory(1).unwrap(), (12 << 30, 9 << 30));
+    }
+    assert!(matches!(
+        nvml.memory(2),
+        Err(ProbeError::Nvml {
+            call: "nvmlDeviceGetHandleByIndex_v2",
+            ..
+        })
+    ));
+    let library = unsafe { libloading::Library::new(&lib) }.unwrap();
+    let open: libloading::Symbol<unsafe extern "C" fn() -> i32> =
+        unsafe { library.get(b"fake_open_inits") }.unwrap();
+    assert_eq!(unsafe { open() }, 1, "initialised while the session lives");
+    drop(nvml);
+    assert_eq!(unsafe { open() }, 0, "shut down when it is dropped");
+}
