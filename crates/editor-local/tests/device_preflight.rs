@@ -122,7 +122,7 @@ fn a_gpu_build_runs_the_split_when_ram_holds_the_rest() {
     assert_eq!(p.budget.offload.map(|o| o.gpu_layers), Some(12));
     let message = refusal(preflight_as(&llama, gpu(600 << 20), ram_1m, true));
     assert!(message.contains("on the CPU side > "), "{message}");
-    // mistral.rs runs a model whole or not at all: refused, with the setting that splits it.
+    // aidx runs mistral.rs whole or not at all: refused, with the setting that splits it.
     let message = refusal(preflight_as(
         &opts(&path, EngineKind::MistralRs),
         gpu(600 << 20),
