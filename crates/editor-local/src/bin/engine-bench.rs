@@ -121,6 +121,10 @@ struct EngineFigures {
     prompt_runs: Vec<f64>,
     decode_runs: Vec<f64>,
     peak_rss_mib: f64,
+    /// Layers on the GPU (llama.cpp's count); llama-bench is given the embedded engines' figure
+    /// (`-ngl`), so both sides put the same layers there. 0 on the CPU.
+    #[serde(default)]
+    gpu_layers: u32,
 }
 
 #[derive(Debug, Serialize)]
@@ -169,16 +173,19 @@ fn main() -> Result<()> {
         // llama-bench gets exactly the prompt length the first embedded engine saw after its chat
         // template (mistral.rs's adds a default system prompt).
         let mut seen_prompt = None;
+        let mut gpu_layers = 0;
         if !args.no_mistralrs {
             eprintln!("mistral.rs, {threads} thread(s)…");
             let ours = run_engine_child(&model, EngineKind::MistralRs, threads, &args)?;
             seen_prompt = Some(ours.prompt_tokens);
+            gpu_layers = ours.gpu_layers;
             rows.push(ours);
         }
         if cfg!(feature = "llama-cpp") {
             eprintln!("llama.cpp embedded (llama-cpp-2), {threads} thread(s)…");
             let embedded = run_engine_child(&model, EngineKind::LlamaCpp, threads, &args)?;
             seen_prompt.get_or_insert(embedded.prompt_tokens);
+            gpu_layers = embedded.gpu_layers;
             rows.push(embedded);
         }
         let same = Args {
@@ -186,7 +193,7 @@ fn main() -> Result<()> {
             ..args.clone()
         };
         eprintln!("llama.cpp, {threads} thread(s)…");
-        rows.push(run_llama_cpp(&model, threads, &same)?);
+        rows.push(run_llama_cpp(&model, threads, &same, gpu_layers)?);
     }
     // After the children: Linux reports a spawned child's peak RSS as at least this process's
     // own peak (posix_spawn runs in our address space until exec), so the 1 GiB buffer of the
@@ -414,6 +421,7 @@ fn child_engine(model: &Path, args: &Args) -> Result<()> {
                 EngineKind::LlamaCpp => "aidx llama.cpp (llama-cpp-2)".into(),
             },
             load_ms,
+            gpu_layers: engine.gpu_layers(),
             ..Default::default()
         };
         // One warm-up generation, as llama-bench does.
@@ -439,7 +447,12 @@ struct LlamaBenchRow {
     samples_ts: Vec<f64>,
 }
 
-fn run_llama_cpp(model: &Path, threads: usize, args: &Args) -> Result<EngineFigures> {
+fn run_llama_cpp(
+    model: &Path,
+    threads: usize,
+    args: &Args,
+    gpu_layers: u32,
+) -> Result<EngineFigures> {
     let bench = args.llama_bin.join("llama-bench");
     if !bench.exists() {
         bail!(
@@ -454,6 +467,7 @@ fn run_llama_cpp(model: &Path, threads: usize, args: &Args) -> Result<EngineFigu
         cmd.arg("-m")
             .arg(model)
             .args(["-t", &threads.to_string()])
+            .args(["-ngl", &gpu_layers.to_string()])
             .args(["-p", &p.to_string()])
             .args(["-n", &n.to_string()])
             .args(["-d", &depth.to_string()])
@@ -471,6 +485,7 @@ fn run_llama_cpp(model: &Path, threads: usize, args: &Args) -> Result<EngineFigu
         engine: "llama-bench".into(),
         threads,
         peak_rss_mib: rss_prefill.max(rss_decode) as f64 / 1024.0,
+        gpu_layers,
         ..Default::default()
     };
     for row in rows {
