@@ -176,7 +176,7 @@ impl ChangeVerb {
     }
 }
 
-/// One body bullet: `- <Verb>: `<path>` — <what/why>`.
+/// One body bullet: ``- <Verb>: `<path>` — <what/why>``.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileNote {
     /// What happened to the file.
@@ -457,7 +457,7 @@ impl fmt::Display for MessageProblem {
 ///
 /// Rules: a Conventional Commits header of at most [`MAX_HEADER_CHARS`] characters with no
 /// final period; a blank second line; an `ArchTag:TAG` first body line when the type is
-/// refactor or perf or the change is breaking; at least one `- <Verb>: `<path>` — <what>`
+/// refactor or perf or the change is breaking; at least one ``- <Verb>: `<path>` — <what>``
 /// bullet; `Plan:` and `Refs:` trailers. When `changed_files` is given, every changed file has
 /// exactly one bullet and no bullet names another file.
 pub fn validate_commit_message(

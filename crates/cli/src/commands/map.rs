@@ -48,7 +48,7 @@ pub struct MapArgs {
     #[arg(long, value_name = "BYTES", default_value_t = aidx_repo_map::DEFAULT_MAX_FILE_BYTES)]
     pub max_file_bytes: u64,
 
-    /// Neither read nor write the cache under <PATH>/.aidx/cache.
+    /// Neither read nor write the cache under PATH/.aidx/cache.
     #[arg(long)]
     pub no_cache: bool,
 }

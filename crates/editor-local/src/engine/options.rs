@@ -27,7 +27,7 @@ pub struct LoadOptions {
     /// GPU; `None` = as many as the budget allows. Only a GPU build reads it.
     pub gpu_layers: Option<u32>,
     /// `engine` came from `editor.engine: auto`: in a GPU build, llama.cpp takes over when
-    /// mistral.rs cannot hold the model on the GPU whole ([`choose_and_preflight`]).
+    /// mistral.rs cannot hold the model on the GPU whole ([`super::choose_and_preflight`]).
     pub engine_auto: bool,
     /// CPU threads; `None` = every core.
     pub threads: Option<usize>,

@@ -1,6 +1,6 @@
 //! Requantizing a GGUF file (`aidx model quantize`) and the per-tensor type mix it uses.
 //!
-//! The per-tensor types come from [`mix`] (llama.cpp's Q4_K_M mix); the budget uses the same
+//! The per-tensor types come from `mix.rs` (llama.cpp's Q4_K_M mix); the budget uses the same
 //! functions to size a model at a quantization it is not stored in.
 //!
 //! Requantizing dequantizes each tensor to f32 and quantizes it again with candle's quantizers
