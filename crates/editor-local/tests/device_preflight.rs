@@ -54,6 +54,7 @@ fn a_model_that_fits_the_gpu_loads_every_layer_there() {
     let p = preflight_on(&opts(&path, EngineKind::LlamaCpp), memory, no_ram).unwrap();
     // 30 blocks + the output layer.
     assert_eq!(p.gpu_layers, 31);
+    assert_eq!(p.device_bytes_used(), p.budget.total_bytes);
     assert_eq!(
         p.budget.device_bytes,
         1 << 30,
@@ -119,7 +120,11 @@ fn a_gpu_build_runs_the_split_when_ram_holds_the_rest() {
     let llama = opts(&path, EngineKind::LlamaCpp);
     let p = preflight_as(&llama, gpu(600 << 20), ram_8g, true).unwrap();
     assert_eq!(p.gpu_layers, 12);
-    assert_eq!(p.budget.offload.map(|o| o.gpu_layers), Some(12));
+    let plan = p.budget.offload.expect("the split is in the budget");
+    assert_eq!(plan.gpu_layers, 12);
+    // On the device it holds only the split's GPU side.
+    assert_eq!(p.device_bytes_used(), plan.gpu.total());
+    assert!(p.device_bytes_used() < p.budget.total_bytes);
     let message = refusal(preflight_as(&llama, gpu(600 << 20), ram_1m, true));
     assert!(message.contains("on the CPU side > "), "{message}");
     // aidx runs mistral.rs whole or not at all: refused, with the setting that splits it.

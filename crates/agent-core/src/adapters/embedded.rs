@@ -107,10 +107,12 @@ impl Residency {
             other => other,
         })?;
         let device_bytes = e.budget.device_bytes.min(v.budget.device_bytes);
+        // A model split between GPU and CPU holds only its GPU side on the device.
+        let (editor_bytes, verifier_bytes) = (e.device_bytes_used(), v.device_bytes_used());
         Ok(Residency {
-            together: e.budget.total_bytes + v.budget.total_bytes <= device_bytes,
-            editor_bytes: e.budget.total_bytes,
-            verifier_bytes: v.budget.total_bytes,
+            together: editor_bytes + verifier_bytes <= device_bytes,
+            editor_bytes,
+            verifier_bytes,
             device_bytes,
             device: e.memory.describe(),
         })

@@ -31,6 +31,19 @@ pub struct Preflight {
     pub gpu_layers: u32,
 }
 
+impl Preflight {
+    /// What the model will hold on its device: the whole budget, or the GPU side of a split
+    /// (its CPU side is in system RAM). Two models that share a device add these.
+    pub fn device_bytes_used(&self) -> u64 {
+        match &self.budget.offload {
+            Some(plan) if self.gpu_layers > 0 && self.gpu_layers < plan.offloadable => {
+                plan.gpu.total()
+            }
+            _ => self.budget.total_bytes,
+        }
+    }
+}
+
 /// Checks a file and computes its budget before loading; refuses when it cannot fit.
 ///
 /// The device is `options.vram_bytes` of GPU memory when given; otherwise, in a build with a GPU
