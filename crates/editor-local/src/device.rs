@@ -126,6 +126,7 @@ mod tests {
         GpuDevice {
             index: 0,
             name: "Test GPU".into(),
+            uuid: "GPU-test".into(),
             driver: "1".into(),
             total_bytes: 12 << 30,
             free_bytes: free,

@@ -14,6 +14,7 @@ fn card(free: u64) -> GpuDevice {
     GpuDevice {
         index: 0,
         name: "Test GPU".into(),
+        uuid: "GPU-test".into(),
         driver: "550.54.15".into(),
         total_bytes: 2 << 30,
         free_bytes: free,

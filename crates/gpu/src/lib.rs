@@ -38,6 +38,8 @@ pub struct GpuDevice {
     pub index: u32,
     /// `NVIDIA GeForce RTX 4070`.
     pub name: String,
+    /// `GPU-8f3c…`, the id `CUDA_VISIBLE_DEVICES` may name it by.
+    pub uuid: String,
     /// The driver's version string.
     pub driver: String,
     /// The card's memory, bytes.
@@ -102,6 +104,11 @@ pub enum ProbeError {
     /// The driver is there but reports no device.
     #[error("the NVIDIA driver reports no GPU")]
     NoDevice,
+    /// `CUDA_VISIBLE_DEVICES` names a device the driver does not report.
+    #[error(
+        "CUDA_VISIBLE_DEVICES names `{0}`, which the NVIDIA driver does not report (see `nvidia-smi -L`); fix it or set gpu.vram"
+    )]
+    NotVisible(String),
     /// This platform's GPUs are not read by aidx.
     #[error("{0}")]
     Unsupported(&'static str),
@@ -120,9 +127,41 @@ pub fn probe_library(path: &std::path::Path) -> Result<Vec<GpuDevice>, ProbeErro
     Nvml::open(&[path.as_os_str().to_owned()])?.devices()
 }
 
-/// The device aidx runs the model on: the first one (both engines' default device).
+/// The device aidx runs the model on: the engines' device 0, which is the first entry of
+/// `CUDA_VISIBLE_DEVICES` when it is set (an index or a `GPU-…` UUID), else NVML's first device.
+///
+/// NVML numbers devices in PCI bus order, CUDA fastest first unless
+/// `CUDA_DEVICE_ORDER=PCI_BUS_ID`: on a machine with different GPUs, name the one to use in
+/// `CUDA_VISIBLE_DEVICES` (or set `gpu.vram`).
 pub fn first_device() -> Result<GpuDevice, ProbeError> {
-    probe()?.into_iter().next().ok_or(ProbeError::NoDevice)
+    select_visible(
+        probe()?,
+        std::env::var("CUDA_VISIBLE_DEVICES").ok().as_deref(),
+    )
+}
+
+/// The device `cuda_visible_devices` makes CUDA's device 0, among `devices`.
+pub fn select_visible(
+    devices: Vec<GpuDevice>,
+    cuda_visible_devices: Option<&str>,
+) -> Result<GpuDevice, ProbeError> {
+    let first = cuda_visible_devices
+        .map(|v| v.split(',').next().unwrap_or("").trim())
+        .filter(|v| !v.is_empty());
+    let Some(wanted) = first else {
+        return devices.into_iter().next().ok_or(ProbeError::NoDevice);
+    };
+    let found = match wanted.parse::<u32>() {
+        Ok(index) => devices.into_iter().find(|d| d.index == index),
+        // CUDA accepts a unique prefix of the UUID.
+        Err(_) => devices.into_iter().find(|d| d.uuid.starts_with(wanted)),
+    };
+    found.ok_or_else(|| ProbeError::NotVisible(wanted.to_string()))
+}
+
+/// The index of NVML's device that [`first_device`] picked, for repeated reads.
+pub fn first_device_index() -> Result<u32, ProbeError> {
+    first_device().map(|d| d.index)
 }
 
 /// NVML, opened and initialised until the value is dropped: for reading a device's memory

@@ -1,4 +1,4 @@
-//! NVML through `dlopen`: the eight functions aidx needs, resolved by name.
+//! NVML through `dlopen`: the nine functions aidx needs, resolved by name.
 
 use std::ffi::{CStr, OsString, c_char, c_int, c_uint, c_void};
 
@@ -30,6 +30,7 @@ type DriverVersionFn = unsafe extern "C" fn(*mut c_char, c_uint) -> c_int;
 type CountFn = unsafe extern "C" fn(*mut c_uint) -> c_int;
 type HandleFn = unsafe extern "C" fn(c_uint, *mut NvmlDevice) -> c_int;
 type NameFn = unsafe extern "C" fn(NvmlDevice, *mut c_char, c_uint) -> c_int;
+type UuidFn = NameFn;
 type MemoryFn = unsafe extern "C" fn(NvmlDevice, *mut NvmlMemory) -> c_int;
 
 /// An initialised NVML: the library stays loaded and initialised until this is dropped, so
@@ -41,6 +42,7 @@ pub struct Nvml {
     count: CountFn,
     handle: HandleFn,
     name: NameFn,
+    uuid: UuidFn,
     memory: MemoryFn,
     /// Declared last: the function pointers above point into it.
     _library: Library,
@@ -90,6 +92,7 @@ impl Nvml {
         let count = symbol(&library, "nvmlDeviceGetCount_v2", path)?;
         let handle = symbol(&library, "nvmlDeviceGetHandleByIndex_v2", path)?;
         let name = symbol(&library, "nvmlDeviceGetName", path)?;
+        let uuid = symbol(&library, "nvmlDeviceGetUUID", path)?;
         let memory = symbol(&library, "nvmlDeviceGetMemoryInfo", path)?;
         // SAFETY: NVML's contract: init before any other call. Only a successful init makes an
         // `Nvml`, whose `Drop` shuts down once.
@@ -104,6 +107,7 @@ impl Nvml {
             count,
             handle,
             name,
+            uuid,
             memory,
             _library: library,
         })
@@ -140,10 +144,16 @@ impl Nvml {
             self.check("nvmlDeviceGetName", unsafe {
                 (self.name)(device, buffer.as_mut_ptr(), NAME_BUFFER as c_uint)
             })?;
+            let name = string_from(&buffer);
+            // SAFETY: as above.
+            self.check("nvmlDeviceGetUUID", unsafe {
+                (self.uuid)(device, buffer.as_mut_ptr(), NAME_BUFFER as c_uint)
+            })?;
             let (total_bytes, free_bytes) = self.memory_of(device)?;
             devices.push(GpuDevice {
                 index,
-                name: string_from(&buffer),
+                uuid: string_from(&buffer),
+                name,
                 driver: driver.clone(),
                 total_bytes,
                 free_bytes,

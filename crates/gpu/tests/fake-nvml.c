@@ -62,6 +62,10 @@ int nvmlDeviceGetName(void *device, char *name, unsigned int length) {
     snprintf(name, length, "Fake GPU %lu", (unsigned long)device - 1);
     return 0;
 }
+int nvmlDeviceGetUUID(void *device, char *uuid, unsigned int length) {
+    snprintf(uuid, length, "GPU-fake-%lu", (unsigned long)device - 1);
+    return 0;
+}
 int nvmlDeviceGetMemoryInfo(void *device, nvmlMemory_t *memory) {
     unsigned long i = (unsigned long)device - 1;
     if (FAKE_MEMORY_RESULT != 0) return FAKE_MEMORY_RESULT;

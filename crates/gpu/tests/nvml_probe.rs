@@ -166,3 +166,21 @@ fn an_open_session_reads_memory_repeatedly_and_shuts_down_once() {
     drop(nvml);
     assert_eq!(unsafe { open() }, 0, "shut down when it is dropped");
 }
+
+#[test]
+fn cuda_visible_devices_picks_the_device_cuda_calls_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = fake_library(dir.path(), "visible", &source(), &["FAKE_DEVICES=2"]);
+    let devices = probe_library(&lib).unwrap();
+    assert_eq!(devices[1].uuid, "GPU-fake-1");
+    let pick = |v: Option<&str>| aidx_gpu::select_visible(devices.clone(), v);
+    assert_eq!(pick(None).unwrap().index, 0);
+    assert_eq!(pick(Some("")).unwrap().index, 0);
+    assert_eq!(pick(Some("1")).unwrap().index, 1);
+    assert_eq!(pick(Some("1,0")).unwrap().index, 1);
+    assert_eq!(pick(Some("GPU-fake-1")).unwrap().index, 1);
+    assert_eq!(pick(Some("GPU-fake-0,GPU-fake-1")).unwrap().index, 0);
+    let err = pick(Some("7")).unwrap_err();
+    assert_eq!(err, ProbeError::NotVisible("7".into()));
+    assert!(err.to_string().contains("nvidia-smi -L"), "{err}");
+}
