@@ -200,8 +200,17 @@ fn gpu_report(configured_vram: Option<u64>, gpu_layers: Option<u32>) -> String {
     let mut out = format!("GPU back-end in this build: {backend}\n");
     match aidx_gpu::probe() {
         Ok(devices) => {
+            let visible = std::env::var("CUDA_VISIBLE_DEVICES").ok();
+            let used = aidx_gpu::select_visible(devices.clone(), visible.as_deref());
             for d in &devices {
-                out.push_str(&format!("GPU: {d}\n"));
+                let mark = match &used {
+                    Ok(u) if u.index == d.index && devices.len() > 1 => " ← the one aidx budgets",
+                    _ => "",
+                };
+                out.push_str(&format!("GPU: {d}{mark}\n"));
+            }
+            if let Err(e) = &used {
+                out.push_str(&format!("  {e}\n"));
             }
             if device::GPU_BACKEND.is_none() {
                 out.push_str(
