@@ -7,7 +7,7 @@ use std::process::Command;
 
 use aidx_e2e::{TempRepo, aidx, texts};
 
-fn fake_nvml(dir: &Path) -> PathBuf {
+fn fake_nvml(dir: &Path, defines: &[&str]) -> PathBuf {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/gpu/tests/fake-nvml.c");
     let out = dir.join("libnvidia-ml.so.1");
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
@@ -15,6 +15,7 @@ fn fake_nvml(dir: &Path) -> PathBuf {
         .args(["-shared", "-fPIC", "-o"])
         .arg(&out)
         .arg(&source)
+        .args(defines.iter().map(|d| format!("-D{d}")))
         .status()
         .unwrap_or_else(|e| panic!("cannot run the C compiler `{cc}`: {e}"));
     assert!(status.success());
@@ -22,7 +23,16 @@ fn fake_nvml(dir: &Path) -> PathBuf {
 }
 
 fn doctor(repo: &TempRepo, nvml: &Path) -> (String, String) {
-    let output = aidx(&repo.root, &repo.home)
+    doctor_seeing(repo, nvml, None)
+}
+
+fn doctor_seeing(repo: &TempRepo, nvml: &Path, visible: Option<&str>) -> (String, String) {
+    let mut command = aidx(&repo.root, &repo.home);
+    match visible {
+        Some(v) => command.env("CUDA_VISIBLE_DEVICES", v),
+        None => command.env_remove("CUDA_VISIBLE_DEVICES"),
+    };
+    let output = command
         .env("AIDX_NVML_LIBRARY", nvml)
         .args(["doctor", "--model", "smollm2-135m-instruct"])
         .output()
@@ -34,7 +44,7 @@ fn doctor(repo: &TempRepo, nvml: &Path) -> (String, String) {
 #[test]
 fn doctor_names_the_gpu_its_free_memory_and_what_this_build_does_with_it() {
     let repo = TempRepo::with_files(&[("README.md", "x\n")]);
-    let lib = fake_nvml(&repo.home);
+    let lib = fake_nvml(&repo.home, &[]);
     let (out, _) = doctor(&repo, &lib);
     assert!(
         out.contains("GPU: GPU 0 Fake GPU 0 (driver 550.54.15): 10.00 GiB free of 12.00 GiB"),
@@ -48,6 +58,26 @@ fn doctor_names_the_gpu_its_free_memory_and_what_this_build_does_with_it() {
         assert!(out.contains("GPU back-end in this build: cuda"), "{out}");
         assert!(!out.contains("this aidx cannot use it"), "{out}");
     }
+}
+
+#[test]
+fn doctor_marks_the_gpu_cuda_visible_devices_names() {
+    let repo = TempRepo::with_files(&[("README.md", "x\n")]);
+    let lib = fake_nvml(&repo.home, &["FAKE_DEVICES=2"]);
+    let (out, _) = doctor_seeing(&repo, &lib, Some("1"));
+    assert!(
+        out.contains("GPU: GPU 1 Fake GPU 1 (driver 550.54.15): 9.00 GiB free of 12.00 GiB ← the one aidx budgets"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("Fake GPU 0 (driver 550.54.15): 10.00 GiB free of 12.00 GiB ←"),
+        "{out}"
+    );
+    let (out, _) = doctor_seeing(&repo, &lib, Some("GPU-nope"));
+    assert!(
+        out.contains("CUDA_VISIBLE_DEVICES names `GPU-nope`"),
+        "{out}"
+    );
 }
 
 #[test]
