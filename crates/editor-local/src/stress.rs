@@ -176,7 +176,7 @@ pub async fn run_point(
         device,
         overhead: OverheadModel::for_engine(model.engine(), device),
     };
-    let whole = shape.layers.len() as u32 + 1;
+    let whole = shape.offloadable_layers();
     let predicted = if on_gpu && model.gpu_layers() < whole {
         let layout = LayerLayout::from_shape(&shape, None);
         offload::split(&shape, &layout, kv_type, used, model.gpu_layers())

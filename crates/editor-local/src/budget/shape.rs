@@ -202,6 +202,12 @@ impl ModelShape {
         })
     }
 
+    /// The layers llama.cpp can put on a GPU (`n_gpu_layers` for the whole model): every block
+    /// plus the output layer.
+    pub fn offloadable_layers(&self) -> u32 {
+        self.layers.len() as u32 + 1
+    }
+
     /// KV bytes one token adds in every layer (the rate while the context is within every
     /// sliding window).
     pub fn kv_bytes_per_token(&self, kv: KvType) -> u64 {

@@ -124,13 +124,17 @@ impl EmbeddedModel {
                 }
                 // mistral.rs picks the GPU itself unless forced onto the CPU; it runs a model
                 // whole or not at all here (splits are llama.cpp's, see `preflight_load`).
-                let on_gpu = preflight.gpu_layers > 0 && device::GPU_BACKEND.is_some();
+                let gpu_layers = if device::GPU_BACKEND.is_some() {
+                    preflight.gpu_layers
+                } else {
+                    0
+                };
                 Self::start(
                     &options.path,
                     preflight.header,
                     Some(preflight.budget),
                     context_tokens,
-                    on_gpu,
+                    gpu_layers,
                 )
                 .await
             }
@@ -230,7 +234,7 @@ impl EmbeddedModel {
     #[doc(hidden)]
     pub async fn load_without_preflight(path: &Path) -> Result<EmbeddedModel, EngineError> {
         let header = GgufHeader::read(path)?;
-        Self::start(path, header, None, DEFAULT_CONTEXT_CAP as usize, false).await
+        Self::start(path, header, None, DEFAULT_CONTEXT_CAP as usize, 0).await
     }
 
     async fn start(
@@ -238,7 +242,7 @@ impl EmbeddedModel {
         header: GgufHeader,
         budget: Option<Budget>,
         context_tokens: usize,
-        on_gpu: bool,
+        gpu_layers: u32,
     ) -> Result<EmbeddedModel, EngineError> {
         let path = path.to_path_buf();
         let dir = path
@@ -282,7 +286,7 @@ impl EmbeddedModel {
             .with_token_source(TokenSource::None)
             .with_max_num_seqs(1)
             .with_prefix_cache_n(None);
-        if !on_gpu {
+        if gpu_layers == 0 {
             builder = builder.with_force_cpu();
         }
         if let Some(file) = &fallback_file {
@@ -315,13 +319,6 @@ impl EmbeddedModel {
                     message: join.to_string(),
                 });
             }
-        };
-        let gpu_layers = if on_gpu {
-            header
-                .model_params()
-                .map_or(0, |p| p.block_count as u32 + 1)
-        } else {
-            0
         };
         Ok(EmbeddedModel {
             gpu_layers,

@@ -122,7 +122,7 @@ pub fn preflight_as(
             &request(result.max_context_tokens),
         );
     }
-    let whole = shape.layers.len() as u32 + 1;
+    let whole = shape.offloadable_layers();
     // The split to run: the one gpu.layers asks for (checked against the device), or the
     // budget's own when the model does not fit whole.
     let split = match forced {
@@ -190,7 +190,7 @@ fn asked_split(
     memory: &DeviceMemory,
     kv_type: crate::budget::KvType,
 ) -> Result<Option<OffloadPlan>, EngineError> {
-    let whole = shape.layers.len() as u32 + 1;
+    let whole = shape.offloadable_layers();
     let device_bytes = memory.bytes();
     if n >= whole {
         if result.fits {
