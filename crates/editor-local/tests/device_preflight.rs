@@ -6,7 +6,7 @@ mod gguf_common;
 
 use aidx_editor_local::budget::DeviceKind;
 use aidx_editor_local::device::{self, DeviceMemory};
-use aidx_editor_local::engine::{EngineError, EngineKind, LoadOptions, preflight_as, preflight_on};
+use aidx_editor_local::engine::{EngineError, EngineKind, LoadOptions, preflight_as};
 use aidx_gpu::GpuDevice;
 use gguf_common::{SMOLLM2, model};
 
@@ -40,7 +40,13 @@ fn system_ram_loads_with_no_gpu_layer() {
         bytes: 8 << 30,
         no_gpu: None,
     };
-    let p = preflight_on(&opts(&path, EngineKind::LlamaCpp), memory, no_ram).unwrap();
+    let p = preflight_as(
+        &opts(&path, EngineKind::LlamaCpp),
+        memory,
+        no_ram,
+        device::GPU_BACKEND.is_some(),
+    )
+    .unwrap();
     assert_eq!(p.gpu_layers, 0);
     assert_eq!(p.budget.device, DeviceKind::Cpu);
     assert!(p.budget.offload.is_none());
@@ -52,7 +58,13 @@ fn a_model_that_fits_the_gpu_loads_every_layer_there() {
     let memory = DeviceMemory::Detected {
         device: card(1 << 30),
     };
-    let p = preflight_on(&opts(&path, EngineKind::LlamaCpp), memory, no_ram).unwrap();
+    let p = preflight_as(
+        &opts(&path, EngineKind::LlamaCpp),
+        memory,
+        no_ram,
+        device::GPU_BACKEND.is_some(),
+    )
+    .unwrap();
     // 30 blocks + the output layer.
     assert_eq!(p.gpu_layers, 31);
     assert_eq!(p.device_bytes_used(), p.budget.total_bytes);
@@ -71,7 +83,12 @@ fn a_gpu_too_small_is_refused_with_the_split_and_the_free_memory_named() {
     let memory = DeviceMemory::Detected {
         device: card(600 << 20),
     };
-    let result = preflight_on(&opts(&path, EngineKind::MistralRs), memory, no_ram);
+    let result = preflight_as(
+        &opts(&path, EngineKind::MistralRs),
+        memory,
+        no_ram,
+        device::GPU_BACKEND.is_some(),
+    );
     let message = match result {
         Err(EngineError::OverBudget { message }) => message,
         Err(other) => panic!("expected a refusal over budget, got {other}"),

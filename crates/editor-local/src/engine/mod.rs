@@ -37,7 +37,7 @@ pub use kind::EngineKind;
 pub use options::{DEFAULT_CONTEXT_CAP, LoadOptions};
 pub use preflight::{
     MIN_USEFUL_CONTEXT, Preflight, choose_and_preflight, preflight_as, preflight_file,
-    preflight_load, preflight_on,
+    preflight_load,
 };
 pub use types::{EngineError, FinishReason, GenerateRequest, Generation, Grammar, Message, Role};
 

@@ -55,21 +55,17 @@ impl Preflight {
 /// sets that split instead, checked the same way.
 pub fn preflight_load(options: &LoadOptions) -> Result<Preflight, EngineError> {
     let memory = device::resolve(options.vram_bytes)?;
-    preflight_on(options, memory, budget::system_available_memory)
+    preflight_as(
+        options,
+        memory,
+        budget::system_available_memory,
+        device::GPU_BACKEND.is_some(),
+    )
 }
 
 /// [`preflight_load`] against a given device memory, with system RAM read by `ram` when a split
-/// needs it (tests give both).
-pub fn preflight_on(
-    options: &LoadOptions,
-    memory: DeviceMemory,
-    ram: fn() -> Result<u64, budget::BudgetError>,
-) -> Result<Preflight, EngineError> {
-    preflight_as(options, memory, ram, device::GPU_BACKEND.is_some())
-}
-
-/// [`preflight_on`] as a build with (`gpu_build`) or without a GPU back-end would decide, so that
-/// the GPU build's choices are tested on machines that cannot build it.
+/// needs it, decided as a build with (`gpu_build`) or without a GPU back-end would decide: the
+/// tests give all three, so the GPU build's choices are tested on machines that cannot build it.
 pub fn preflight_as(
     options: &LoadOptions,
     memory: DeviceMemory,
