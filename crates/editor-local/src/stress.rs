@@ -89,8 +89,8 @@ pub struct GpuSampler {
 impl GpuSampler {
     /// Samples the first GPU through NVML every `every` (NVML stays open meanwhile).
     pub fn start(every: Duration) -> Result<Self, aidx_gpu::ProbeError> {
-        let index = aidx_gpu::first_device_index()?;
         let nvml = aidx_gpu::open()?;
+        let index = nvml.first_device()?.index;
         Self::start_with(
             move || nvml.memory(index).map(|(total, free)| total - free),
             every,

@@ -134,8 +134,13 @@ pub fn probe_library(path: &std::path::Path) -> Result<Vec<GpuDevice>, ProbeErro
 /// `CUDA_DEVICE_ORDER=PCI_BUS_ID`: on a machine with different GPUs, name the one to use in
 /// `CUDA_VISIBLE_DEVICES` (or set `gpu.vram`).
 pub fn first_device() -> Result<GpuDevice, ProbeError> {
+    open()?.first_device()
+}
+
+/// Among `devices`, the one this process's `CUDA_VISIBLE_DEVICES` makes CUDA's device 0.
+pub fn select_first(devices: Vec<GpuDevice>) -> Result<GpuDevice, ProbeError> {
     select_visible(
-        probe()?,
+        devices,
         std::env::var("CUDA_VISIBLE_DEVICES").ok().as_deref(),
     )
 }
@@ -157,11 +162,6 @@ pub fn select_visible(
         Err(_) => devices.into_iter().find(|d| d.uuid.starts_with(wanted)),
     };
     found.ok_or_else(|| ProbeError::NotVisible(wanted.to_string()))
-}
-
-/// The index of NVML's device that [`first_device`] picked, for repeated reads.
-pub fn first_device_index() -> Result<u32, ProbeError> {
-    first_device().map(|d| d.index)
 }
 
 /// NVML, opened and initialised until the value is dropped: for reading a device's memory

@@ -165,6 +165,11 @@ impl Nvml {
         Ok(devices)
     }
 
+    /// The device aidx runs the model on ([`crate::first_device`]).
+    pub fn first_device(&self) -> Result<GpuDevice, ProbeError> {
+        crate::select_first(self.devices()?)
+    }
+
     /// Device `index`'s total and free memory now, bytes.
     pub fn memory(&self, index: u32) -> Result<(u64, u64), ProbeError> {
         self.memory_of(self.device(index)?)

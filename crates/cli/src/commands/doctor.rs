@@ -200,8 +200,7 @@ fn gpu_report(configured_vram: Option<u64>, gpu_layers: Option<u32>) -> String {
     let mut out = format!("GPU back-end in this build: {backend}\n");
     match aidx_gpu::probe() {
         Ok(devices) => {
-            let visible = std::env::var("CUDA_VISIBLE_DEVICES").ok();
-            let used = aidx_gpu::select_visible(devices.clone(), visible.as_deref());
+            let used = aidx_gpu::select_first(devices.clone());
             for d in &devices {
                 let mark = match &used {
                     Ok(u) if u.index == d.index && devices.len() > 1 => " ← the one aidx budgets",
