@@ -23,6 +23,34 @@ pub fn aidx_bin() -> PathBuf {
     bin
 }
 
+/// Where the real models are cached: `AIDX_MODELS_DIR`, else `~/.cache/aidx/models` of the user
+/// running the tests (not of a test's empty home).
+pub fn models_dir() -> PathBuf {
+    std::env::var("AIDX_MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/aidx/models")
+        })
+}
+
+/// The real `llama-server` started with `options`, and the runtime that owns it (drop the
+/// server before the runtime).
+pub fn start_llama_server(
+    options: &aidx_architect::local_server::LlamaServerOptions,
+) -> (
+    tokio::runtime::Runtime,
+    aidx_architect::local_server::LlamaServer,
+) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = runtime
+        .block_on(aidx_architect::local_server::LlamaServer::start(options))
+        .unwrap_or_else(|error| panic!("{error}"));
+    (runtime, server)
+}
+
 /// A command for `aidx` running in `dir`, with a clean configuration environment: HOME points at
 /// an empty directory and no `AIDX_*` variable leaks in, except `AIDX_MODELS_DIR` (where the real
 /// models are cached).
@@ -35,12 +63,7 @@ pub fn aidx(dir: &Path, home: &Path) -> Command {
         }
     }
     cmd.env("HOME", home);
-    let models = std::env::var("AIDX_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/aidx/models")
-        });
-    cmd.env("AIDX_MODELS_DIR", models);
+    cmd.env("AIDX_MODELS_DIR", models_dir());
     cmd.env("NO_COLOR", "1");
     cmd
 }

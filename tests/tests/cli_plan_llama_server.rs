@@ -6,7 +6,6 @@
 //! Without the binary or the model (`scripts/build-llama-cpp.sh`, `aidx model pull`) the test prints
 //! a loud skip notice and passes, unless `AIDX_REQUIRE_REAL=1` (CI), where it fails.
 
-use aidx_architect::local_server::LlamaServer;
 use aidx_architect::plan::Plan;
 use aidx_e2e::{TempRepo, texts};
 
@@ -36,13 +35,7 @@ fn aidx_plan_with_a_local_llama_server_architect_writes_a_valid_plan() {
     };
     // Room for a corrective request that repeats a whole first reply.
     options.context = 4096;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = runtime
-        .block_on(LlamaServer::start(&options))
-        .unwrap_or_else(|error| panic!("{error}"));
+    let (_runtime, server) = aidx_e2e::start_llama_server(&options);
 
     let repo = TempRepo::with_files(&[
         ("calc.py", CALC),

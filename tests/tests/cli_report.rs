@@ -109,19 +109,12 @@ fn a_verifier_whose_server_is_down_stops_the_run_before_it_starts_naming_the_key
 /// and goes on from.
 #[test]
 fn a_verifier_on_an_anthropic_messages_server_is_asked_for_its_verdict() {
-    use aidx_architect::local_server::LlamaServer;
     let Some(options) = aidx_e2e::llama_server_options(
         "a_verifier_on_an_anthropic_messages_server_is_asked_for_its_verdict",
     ) else {
         return;
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = runtime
-        .block_on(LlamaServer::start(&options))
-        .unwrap_or_else(|error| panic!("{error}"));
+    let (_runtime, server) = aidx_e2e::start_llama_server(&options);
     // A plan, then a draft for every round the verifier may ask for (max-reflections 3).
     let mut replies = vec![PLAN.to_string()];
     replies.extend(std::iter::repeat_n(GOOD.to_string(), 4));

@@ -35,12 +35,7 @@ impl Tmux {
             return None;
         }
         let socket = format!("aidx-test-{}-{name}", std::process::id());
-        let models = std::env::var("AIDX_MODELS_DIR").unwrap_or_else(|_| {
-            format!(
-                "{}/.cache/aidx/models",
-                std::env::var("HOME").unwrap_or_default()
-            )
-        });
+        let models = aidx_e2e::models_dir().display().to_string();
         let shell = format!(
             "env -i PATH='{}' HOME='{}' TERM=xterm-256color NO_COLOR=1 EDITOR=true AIDX_MODELS_DIR='{}' OMP_WAIT_POLICY=PASSIVE '{}'; echo AIDX-EXIT=$?; sleep 60",
             std::env::var("PATH").unwrap_or_default(),
