@@ -70,7 +70,10 @@ impl DeviceMemory {
                 budget::gib(device.free_bytes),
                 budget::gib(device.total_bytes)
             ),
-            DeviceMemory::SystemRam { .. } => "available system RAM".into(),
+            DeviceMemory::SystemRam { no_gpu: None, .. } => "available system RAM".into(),
+            DeviceMemory::SystemRam {
+                no_gpu: Some(why), ..
+            } => format!("available system RAM (no GPU used: {why})"),
         }
     }
 }
@@ -183,11 +186,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!((m.kind(), m.bytes()), (DeviceKind::Cpu, 20 << 30));
-        match m {
+        match &m {
             DeviceMemory::SystemRam {
                 no_gpu: Some(why), ..
             } => assert!(why.contains("no NVIDIA driver library"), "{why}"),
             other => panic!("{other:?}"),
         }
+        // Messages that name the device say why the GPU is not used.
+        assert!(
+            m.describe()
+                .starts_with("available system RAM (no GPU used: no NVIDIA driver library"),
+            "{}",
+            m.describe()
+        );
     }
 }
